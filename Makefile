@@ -1,0 +1,33 @@
+# merc entry points. `make demo` and `make test` do all set-up on a fresh Debian 12 machine.
+BUILD_DIR ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: deps configure build demo test test-all bench fuzz clean
+
+deps:
+	bash scripts/install_deps.sh
+
+configure: deps
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release -DMERC_BUILD_TESTS=ON $(CMAKE_FLAGS)
+
+build: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+# The main job on the embedded default dataset.
+demo: build
+	./$(BUILD_DIR)/merc data inspect
+
+# The default test suite (everything but tests labelled `slow`).
+test: build
+	cd $(BUILD_DIR) && OMP_NUM_THREADS=1 ctest --output-on-failure -LE slow -j $(JOBS)
+
+test-all: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+bench: deps
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release -DMERC_BUILD_BENCHMARKS=ON $(CMAKE_FLAGS)
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+clean:
+	rm -rf $(BUILD_DIR)

@@ -1,0 +1,43 @@
+# Build helpers shared by the library, tests, benchmarks and fuzzers.
+
+function(merc_use_ccache)
+  find_program(MERC_CCACHE ccache)
+  if(MERC_CCACHE)
+    set(CMAKE_CXX_COMPILER_LAUNCHER ${MERC_CCACHE} PARENT_SCOPE)
+    set(CMAKE_C_COMPILER_LAUNCHER ${MERC_CCACHE} PARENT_SCOPE)
+  endif()
+endfunction()
+
+function(merc_set_warnings target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-unused-parameter)
+  if(MERC_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+endfunction()
+
+function(merc_set_sanitizers target)
+  if(MERC_SANITIZE)
+    target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer)
+    target_link_options(${target} PRIVATE -fsanitize=address,undefined)
+  endif()
+endfunction()
+
+# merc_add_test(NAME name SOURCES a.cpp b.cpp [LABELS unit])
+# One executable per test area (not per file): each torch-including TU is expensive to compile.
+function(merc_add_test)
+  cmake_parse_arguments(T "" "NAME" "SOURCES;LABELS" ${ARGN})
+  add_executable(${T_NAME} ${T_SOURCES})
+  target_link_libraries(${T_NAME} PRIVATE merc_lib GTest::gtest GTest::gtest_main GTest::gmock)
+  target_compile_definitions(${T_NAME} PRIVATE MERC_FIXTURE_DIR="${PROJECT_SOURCE_DIR}/tests/fixtures"
+                                               MERC_SHARED_DATA_DIR="${PROJECT_SOURCE_DIR}/../shared/data")
+  set_target_properties(${T_NAME} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE 8)
+  target_precompile_headers(${T_NAME} REUSE_FROM merc_lib)
+  merc_set_warnings(${T_NAME})
+  merc_set_sanitizers(${T_NAME})
+  if(NOT T_LABELS)
+    set(T_LABELS unit)
+  endif()
+  # Tests named *Slow* (e.g. SlowPickleBench.*) get the `slow` label and are excluded by default.
+  gtest_discover_tests(${T_NAME} TEST_FILTER "-*Slow*" PROPERTIES LABELS "${T_LABELS}" DISCOVERY_TIMEOUT 120)
+  gtest_discover_tests(${T_NAME} TEST_FILTER "*Slow*" TEST_PREFIX "slow." PROPERTIES LABELS slow DISCOVERY_TIMEOUT 120)
+endfunction()

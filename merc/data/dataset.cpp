@@ -1,0 +1,118 @@
+#include "merc/data/dataset.h"
+
+#include <set>
+#include <unordered_set>
+
+#include "merc/core/error.h"
+#include "merc/core/log.h"
+
+namespace merc::data {
+
+const char* modality_name(Modality m) {
+  switch (m) {
+    case Modality::kText: return "text";
+    case Modality::kAudio: return "audio";
+    case Modality::kVisual: return "visual";
+  }
+  return "?";
+}
+
+std::optional<Modality> parse_modality(std::string_view name) {
+  if (name == "text" || name == "t") return Modality::kText;
+  if (name == "audio" || name == "a") return Modality::kAudio;
+  if (name == "visual" || name == "video" || name == "v") return Modality::kVisual;
+  return std::nullopt;
+}
+
+const char* task_name(Task t) { return t == Task::kClassification ? "classification" : "regression"; }
+
+const Partition* SplitScheme::find(std::string_view partition) const {
+  for (const auto& p : partitions)
+    if (p.name == partition) return &p;
+  return nullptr;
+}
+
+int64_t Dataset::num_utterances() const {
+  int64_t n = 0;
+  for (const auto& d : dialogues) n += d.length();
+  return n;
+}
+
+const SplitScheme& Dataset::scheme(std::string_view name) const {
+  if (split_schemes.empty()) throw Error("dataset '" + info.name + "' has no split schemes");
+  if (name.empty()) return split_schemes.front();
+  std::string valid;
+  for (const auto& s : split_schemes) {
+    if (s.name == name) return s;
+    valid += (valid.empty() ? "" : ", ") + s.name;
+  }
+  throw UnknownNameError(fmt::format("unknown split scheme '{}' for dataset '{}'; valid: {}", name,
+                                     info.name, valid));
+}
+
+std::vector<const Dialogue*> Dataset::partition(std::string_view partition, std::string_view scheme_name) const {
+  const SplitScheme& s = scheme(scheme_name);
+  const Partition* p = s.find(partition);
+  if (!p) {
+    std::string valid;
+    for (const auto& q : s.partitions) valid += (valid.empty() ? "" : ", ") + q.name;
+    throw UnknownNameError(fmt::format("split scheme '{}' has no partition '{}'; valid: {}", s.name,
+                                       partition, valid));
+  }
+  std::vector<const Dialogue*> out;
+  out.reserve(p->dialogues.size());
+  for (int64_t i : p->dialogues) out.push_back(&dialogues[static_cast<size_t>(i)]);
+  return out;
+}
+
+void Dataset::validate(const std::string& source) const {
+  std::unordered_set<std::string> ids;
+  for (const auto& d : dialogues) {
+    if (!ids.insert(d.id).second) MERC_FORMAT_ERROR(source, "dialogue id '{}' occurs twice", d.id);
+    const int64_t L = d.length();
+    for (int m = 0; m < kNumModalities; ++m) {
+      const auto& f = d.features[static_cast<size_t>(m)];
+      const int64_t dim = info.modality_dims[static_cast<size_t>(m)];
+      if (dim == 0) {
+        if (!f.empty())
+          MERC_FORMAT_ERROR(source, "dialogue '{}' has {} features but the dataset has no {} modality",
+                            d.id, modality_name(static_cast<Modality>(m)), modality_name(static_cast<Modality>(m)));
+        continue;
+      }
+      if (f.rows != L || f.cols != dim || static_cast<int64_t>(f.values.size()) != L * dim)
+        MERC_FORMAT_ERROR(source, "dialogue '{}': {} features are {}x{} but {} utterances of dim {} were expected",
+                          d.id, modality_name(static_cast<Modality>(m)), f.rows, f.cols, L, dim);
+    }
+    if (!d.present.empty() && static_cast<int64_t>(d.present.size()) != L * kNumModalities)
+      MERC_FORMAT_ERROR(source, "dialogue '{}': presence mask has {} entries, expected {}", d.id,
+                        d.present.size(), L * kNumModalities);
+    for (const auto& u : d.utterances) {
+      if (u.label < -1 || (u.label >= 0 && u.label >= info.num_classes()))
+        MERC_FORMAT_ERROR(source, "dialogue '{}' utterance '{}': label {} outside 0..{}", d.id, u.id,
+                          u.label, info.num_classes() - 1);
+      if (u.speaker < 0 || u.speaker >= info.num_speakers)
+        MERC_FORMAT_ERROR(source, "dialogue '{}' utterance '{}': speaker index {} outside 0..{}", d.id,
+                          u.id, u.speaker, info.num_speakers - 1);
+    }
+  }
+  const int64_t n = static_cast<int64_t>(dialogues.size());
+  for (const auto& s : split_schemes) {
+    std::set<int64_t> seen;
+    for (const auto& p : s.partitions) {
+      for (int64_t i : p.dialogues) {
+        if (i < 0 || i >= n)
+          MERC_FORMAT_ERROR(source, "split '{}/{}' refers to dialogue #{} of {}", s.name, p.name, i, n);
+        if (!seen.insert(i).second)
+          MERC_FORMAT_ERROR(source, "split scheme '{}': dialogue '{}' is in two partitions", s.name,
+                            dialogues[static_cast<size_t>(i)].id);
+      }
+    }
+  }
+}
+
+void add_warning(Dataset& dataset, std::string w) {
+  spdlog::warn("{}", w);
+  dataset.warnings.push_back(std::move(w));
+}
+
+}  // namespace merc::data

@@ -1,0 +1,65 @@
+#include "merc/data/readers/registry.h"
+
+#include <fstream>
+
+#include "merc/core/error.h"
+
+namespace merc::data {
+
+const std::vector<FormatReader>& format_readers() {
+  // Order matters for detection: the first row whose detect() accepts the input wins, so more
+  // specific layouts come before more general ones.
+  static const std::vector<FormatReader> kReaders = {
+  };
+  return kReaders;
+}
+
+const FormatReader& find_format_reader(std::string_view name) {
+  std::string valid;
+  for (const auto& r : format_readers()) {
+    if (r.name == name) return r;
+    valid += (valid.empty() ? "" : ", ") + r.name;
+  }
+  throw UnknownNameError(fmt::format("unknown dataset format '{}'; valid formats: {}", name, valid));
+}
+
+namespace {
+bool looks_like_pickle(const std::filesystem::path& path) {
+  const auto ext = path.extension().string();
+  if (ext == ".pkl" || ext == ".pickle" || ext == ".p") return true;
+  std::ifstream in(path, std::ios::binary);
+  char c = 0;
+  return in.get(c) && static_cast<unsigned char>(c) == 0x80;  // PROTO opcode (protocol >= 2)
+}
+}  // namespace
+
+Probe make_probe(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) throw_format_error(path.string(), "no such file or directory");
+  Probe probe;
+  probe.path = path;
+  probe.is_directory = std::filesystem::is_directory(path, ec);
+  if (!probe.is_directory && looks_like_pickle(path)) probe.pickle = io::load_pickle_file(path.string());
+  return probe;
+}
+
+const FormatReader& detect_format(const Probe& probe) {
+  std::string valid;
+  for (const auto& r : format_readers()) {
+    if (r.detect(probe)) return r;
+    valid += (valid.empty() ? "" : ", ") + r.name;
+  }
+  throw_format_error(probe.path.string(),
+                     "not a recognised dataset layout (pass --format NAME; formats: " + valid + ")");
+}
+
+Dataset read_dataset(const std::filesystem::path& path, const ReadOptions& options) {
+  const Probe probe = make_probe(path);
+  const FormatReader& reader = options.format.empty() ? detect_format(probe) : find_format_reader(options.format);
+  Dataset ds = reader.read(probe, options);
+  if (ds.info.source_format.empty()) ds.info.source_format = reader.name;
+  ds.validate(path.string());
+  return ds;
+}
+
+}  // namespace merc::data

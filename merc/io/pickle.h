@@ -1,0 +1,127 @@
+#pragma once
+// Safe pickle reader: a pickle VM for protocols 0-5 that builds a tree of PyValue and executes
+// nothing. GLOBAL / STACK_GLOBAL / INST / OBJ are resolved only against an explicit allow-list
+// (numpy array/scalar/dtype reconstruction, builtins set/frozenset, collections.OrderedDict, ...);
+// any other global is a merc::FormatError naming module.name and the byte offset.
+//
+// Python 2 `str` (STRING / BINSTRING / SHORT_BINSTRING) is decoded as latin-1 into UTF-8 by default,
+// matching how this field loads its pickles (pickle.load(f, encoding='latin1')). numpy arrays come
+// out as NdArray in native byte order and C order (merc/io/ndarray.h).
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "merc/io/ndarray.h"
+
+namespace merc::io {
+
+class PyValue;
+using PyRef = std::shared_ptr<const PyValue>;
+
+enum class PyType {
+  kNone, kBool, kInt, kFloat, kStr, kBytes,
+  kTuple, kList, kDict, kSet, kFrozenSet,
+  kNdArray,      // numpy.ndarray
+  kNumpyScalar,  // numpy scalar (numpy.core.multiarray.scalar): a 0-d NdArray
+  kDtype,        // numpy.dtype object: its NdArray has no data, only dtype
+  kGlobal,       // an allow-listed callable that was never called (e.g. a class reference)
+};
+
+struct PyGlobal {
+  std::string module;
+  std::string name;
+};
+
+class PyValue {
+ public:
+  PyType type() const { return type_; }
+  // Python-ish name for messages: "NoneType", "int", "str", "list", "dict", "numpy.ndarray", ...
+  std::string type_name() const;
+  // Short Python-like rendering for error messages and `inspect`, cut at `max_chars`.
+  std::string repr(size_t max_chars = 200) const;
+
+  bool is_none() const { return type_ == PyType::kNone; }
+  bool is_sequence() const { return type_ == PyType::kTuple || type_ == PyType::kList; }
+  bool is_collection() const {  // tuple, list, set, frozenset
+    return is_sequence() || type_ == PyType::kSet || type_ == PyType::kFrozenSet;
+  }
+  bool is_dict() const { return type_ == PyType::kDict; }
+  bool is_array() const { return type_ == PyType::kNdArray || type_ == PyType::kNumpyScalar; }
+
+  // Scalar accessors; each throws merc::Error naming the expected and actual type.
+  bool as_bool() const;
+  int64_t as_int() const;      // int, bool, or an integer numpy scalar
+  double as_float() const;     // float, int, bool, or any numeric numpy scalar
+  const std::string& as_str() const;    // str (UTF-8)
+  const std::string& as_bytes() const;  // bytes / bytearray
+  const NdArray& as_array() const;      // ndarray, numpy scalar, dtype
+  const PyGlobal& as_global() const;
+
+  // Elements of a tuple, list, set or frozenset (sets keep pickle insertion order).
+  const std::vector<PyRef>& items() const;
+  // Entries of a dict or OrderedDict, in insertion order.
+  const std::vector<std::pair<PyRef, PyRef>>& dict_items() const;
+  size_t size() const;  // len() of a collection or dict
+  // Dict lookup by key equality (str, int, bytes, bool, float, tuple keys). nullptr when absent.
+  PyRef get(const PyValue& key) const;
+  PyRef get(std::string_view str_key) const;
+  bool is_ordered_dict() const { return ordered_dict_; }
+
+  // Constructors used by the VM and by tests.
+  static std::shared_ptr<PyValue> none();
+  static std::shared_ptr<PyValue> boolean(bool v);
+  static std::shared_ptr<PyValue> integer(int64_t v);
+  static std::shared_ptr<PyValue> floating(double v);
+  static std::shared_ptr<PyValue> str(std::string utf8);
+  static std::shared_ptr<PyValue> bytes(std::string raw);
+  static std::shared_ptr<PyValue> collection(PyType type, std::vector<PyRef> items);
+  static std::shared_ptr<PyValue> dict(std::vector<std::pair<PyRef, PyRef>> items, bool ordered = false);
+  static std::shared_ptr<PyValue> array(PyType type, NdArray arr);
+  static std::shared_ptr<PyValue> global(PyGlobal g);
+
+  // Mutators used by the VM (APPEND(S), SETITEM(S), ADDITEMS, BUILD). Not for library users.
+  std::vector<PyRef>& mutable_items();
+  std::vector<std::pair<PyRef, PyRef>>& mutable_dict_items();
+  NdArray& mutable_array();
+
+  bool equals(const PyValue& other) const;  // Python == for keys (int/bool/float cross-compare)
+
+ private:
+  PyType type_ = PyType::kNone;
+  bool ordered_dict_ = false;
+  std::variant<std::monostate, bool, int64_t, double, std::string, std::vector<PyRef>,
+               std::vector<std::pair<PyRef, PyRef>>, NdArray, PyGlobal>
+      value_;
+};
+
+// How Python 2 `str` opcodes are decoded (pickle.load's `encoding=`).
+enum class Py2StrEncoding { kLatin1, kBytes, kAscii };
+
+struct PickleOptions {
+  Py2StrEncoding py2_str = Py2StrEncoding::kLatin1;
+  // Limits that keep hostile files from exhausting memory or the stack.
+  int max_nesting = 10000;                   // depth of the value tree (recursion in consumers)
+  int64_t max_memo_entries = 1 << 26;
+  int64_t max_alloc_bytes = int64_t{1} << 36;  // single array or string
+};
+
+// Parses a whole pickle. `source_name` (usually the path) prefixes every error message.
+PyRef parse_pickle(std::string_view bytes, const std::string& source_name,
+                   const PickleOptions& options = {});
+// Reads the file and parses it. Errors name the file.
+PyRef load_pickle_file(const std::string& path, const PickleOptions& options = {});
+
+// The allow-list, for documentation and `merc data list-formats`: "module.name" strings.
+std::vector<std::string> pickle_allowed_globals();
+
+// A dict key or id rendered as a dialogue/utterance id string: str as is, bytes as latin-1,
+// int/float via Python's str(). Throws merc::Error for other types.
+std::string key_to_string(const PyValue& key);
+
+}  // namespace merc::io
