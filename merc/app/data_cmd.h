@@ -1,0 +1,41 @@
+#pragma once
+// `merc data ...` subcommand bodies as library functions (testable in-process).
+
+#include <filesystem>
+#include <iosfwd>
+#include <map>
+#include <string>
+
+#include "merc/data/readers/registry.h"
+
+namespace merc::app {
+
+// Input selection shared by every command that reads a dataset.
+struct DataSource {
+  std::string path;                 // empty = the embedded default
+  std::string format;               // empty = detect
+  std::vector<std::string> features;  // "MODALITY=DIR" feature folders (GCNet layout)
+};
+
+// Resolves a DataSource into read options (parses "text=DIR"; unknown modality -> merc::Error).
+data::ReadOptions read_options(const DataSource& source);
+// Reads the dataset named by `source` (or the embedded default).
+data::Dataset load_dataset(const DataSource& source);
+
+struct DataInspectArgs {
+  DataSource source;
+  bool json = false;
+};
+int run_data_inspect(const DataInspectArgs& args, std::ostream& out);
+
+int run_data_list_formats(std::ostream& out);
+
+struct DataConvertArgs {
+  DataSource source;
+  std::string output;          // OUT.safetensors
+  int64_t featurize_text = 0;  // > 0: fit the transcript featurizer on train, this many dims
+  uint64_t seed = 0;           // featurizer seed
+};
+int run_data_convert(const DataConvertArgs& args, std::ostream& out);
+
+}  // namespace merc::app

@@ -1,0 +1,110 @@
+#include "merc/data/batch.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "merc/core/error.h"
+
+namespace merc::data {
+
+int64_t DialogueBatch::max_length() const {
+  if (!utterance_mask.defined()) return 0;
+  return layout == BatchLayout::kBatchMajor ? utterance_mask.size(1) : utterance_mask.size(0);
+}
+
+namespace {
+torch::Tensor swap01(const torch::Tensor& t) { return t.defined() ? t.transpose(0, 1).contiguous() : t; }
+
+DialogueBatch swapped(const DialogueBatch& b, BatchLayout target) {
+  if (b.layout == target) return b;
+  DialogueBatch out = b;
+  out.layout = target;
+  for (auto& f : out.features) f = swap01(f);
+  out.speaker = swap01(b.speaker);
+  out.utterance_mask = swap01(b.utterance_mask);
+  out.modality_mask = swap01(b.modality_mask);
+  out.label = swap01(b.label);
+  out.score = swap01(b.score);
+  return out;
+}
+
+torch::Tensor move(const torch::Tensor& t, const torch::Device& d) { return t.defined() ? t.to(d) : t; }
+}  // namespace
+
+DialogueBatch DialogueBatch::time_major() const { return swapped(*this, BatchLayout::kTimeMajor); }
+DialogueBatch DialogueBatch::batch_major() const { return swapped(*this, BatchLayout::kBatchMajor); }
+
+DialogueBatch DialogueBatch::to(const torch::Device& device) const {
+  DialogueBatch out = *this;
+  for (auto& f : out.features) f = move(f, device);
+  out.speaker = move(speaker, device);
+  out.utterance_mask = move(utterance_mask, device);
+  out.modality_mask = move(modality_mask, device);
+  out.label = move(label, device);
+  out.score = move(score, device);
+  out.lengths = move(lengths, device);
+  return out;
+}
+
+DialogueBatch collate(const std::vector<const Dialogue*>& dialogues, const DatasetInfo& info) {
+  MERC_CHECK(!dialogues.empty(), "collate: expected at least one dialogue, got none");
+  const int64_t B = static_cast<int64_t>(dialogues.size());
+  int64_t T = 0;
+  for (const Dialogue* d : dialogues) T = std::max(T, d->length());
+  MERC_CHECK(T > 0, "collate: every dialogue in the batch is empty");
+
+  DialogueBatch batch;
+  const auto f32 = torch::TensorOptions().dtype(torch::kFloat32);
+  const auto i64 = torch::TensorOptions().dtype(torch::kInt64);
+  const auto b8 = torch::TensorOptions().dtype(torch::kBool);
+  batch.speaker = torch::zeros({B, T}, i64);
+  batch.utterance_mask = torch::zeros({B, T}, b8);
+  batch.modality_mask = torch::zeros({B, T, kNumModalities}, b8);
+  batch.label = torch::full({B, T}, -1, i64);
+  batch.score = torch::zeros({B, T}, f32);
+  batch.lengths = torch::zeros({B}, i64);
+  for (int m = 0; m < kNumModalities; ++m) {
+    const int64_t dim = info.modality_dims[static_cast<size_t>(m)];
+    if (dim > 0) batch.features[static_cast<size_t>(m)] = torch::zeros({B, T, dim}, f32);
+  }
+
+  auto spk = batch.speaker.accessor<int64_t, 2>();
+  auto umask = batch.utterance_mask.accessor<bool, 2>();
+  auto mmask = batch.modality_mask.accessor<bool, 3>();
+  auto lab = batch.label.accessor<int64_t, 2>();
+  auto sc = batch.score.accessor<float, 2>();
+  auto len = batch.lengths.accessor<int64_t, 1>();
+  for (int64_t b = 0; b < B; ++b) {
+    const Dialogue& d = *dialogues[static_cast<size_t>(b)];
+    const int64_t L = d.length();
+    batch.dialogue_id.push_back(d.id);
+    len[b] = L;
+    for (int64_t t = 0; t < L; ++t) {
+      const Utterance& u = d.utterances[static_cast<size_t>(t)];
+      spk[b][t] = u.speaker;
+      umask[b][t] = true;
+      lab[b][t] = u.label;
+      sc[b][t] = u.score;
+      for (int m = 0; m < kNumModalities; ++m)
+        mmask[b][t][m] = info.modality_dims[static_cast<size_t>(m)] > 0 && d.is_present(t, static_cast<Modality>(m));
+    }
+    for (int m = 0; m < kNumModalities; ++m) {
+      torch::Tensor& f = batch.features[static_cast<size_t>(m)];
+      if (!f.defined() || L == 0) continue;
+      const FeatureMatrix& src = d.features[static_cast<size_t>(m)];
+      MERC_CHECK(src.rows == L && src.cols == f.size(2),
+                 "collate: dialogue '{}' {} features are {}x{}, expected {}x{}", d.id,
+                 modality_name(static_cast<Modality>(m)), src.rows, src.cols, L, f.size(2));
+      // Row b of a contiguous (B, T, D) tensor starts at b*T*D; the dialogue's rows are contiguous.
+      std::memcpy(f.data_ptr<float>() + b * T * f.size(2), src.values.data(), src.values.size() * sizeof(float));
+      // Missing modalities are zero in the model input, whatever the source file held.
+      if (!d.present.empty()) {
+        for (int64_t t = 0; t < L; ++t)
+          if (!d.is_present(t, static_cast<Modality>(m))) f[b][t].zero_();
+      }
+    }
+  }
+  return batch;
+}
+
+}  // namespace merc::data

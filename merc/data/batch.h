@@ -1,0 +1,42 @@
+#pragma once
+// DialogueBatch: B dialogues padded to T utterances, the one input contract every model shares
+// (design.md "Contracts every model shares").
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+
+#include "merc/data/dataset.h"
+
+namespace merc::data {
+
+enum class BatchLayout { kBatchMajor, kTimeMajor };
+
+struct DialogueBatch {
+  BatchLayout layout = BatchLayout::kBatchMajor;
+  // Batch-major shapes (time-major swaps the first two dimensions):
+  std::array<torch::Tensor, kNumModalities> features;  // (B, T, D_m) float32, zeros where padded or
+                                                       // missing; undefined when the dataset lacks m
+  torch::Tensor speaker;         // (B, T) int64 party index, 0 at padding
+  torch::Tensor utterance_mask;  // (B, T) bool, true = real utterance
+  torch::Tensor modality_mask;   // (B, T, 3) bool, false = modality missing (or padding)
+  torch::Tensor label;           // (B, T) int64 class index, -1 at padding / unlabelled
+  torch::Tensor score;           // (B, T) float32 continuous score, NaN where none, 0 at padding
+  torch::Tensor lengths;         // (B) int64 dialogue lengths
+  std::vector<std::string> dialogue_id;  // B ids
+
+  int64_t batch_size() const { return static_cast<int64_t>(dialogue_id.size()); }
+  int64_t max_length() const;  // T
+  // The same batch with (T, B, ...) tensors (contiguous); no-op when already time-major.
+  DialogueBatch time_major() const;
+  DialogueBatch batch_major() const;
+  DialogueBatch to(const torch::Device& device) const;
+};
+
+// Pads and stacks `dialogues` (in the given order). Modality mask = real utterance AND the
+// dataset has the modality AND the dialogue's presence mask says it was observed.
+DialogueBatch collate(const std::vector<const Dialogue*>& dialogues, const DatasetInfo& info);
+
+}  // namespace merc::data

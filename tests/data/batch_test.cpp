@@ -1,0 +1,65 @@
+#include "merc/data/batch.h"
+
+#include <gtest/gtest.h>
+
+#include "merc/core/error.h"
+#include "test_datasets.h"
+
+namespace merc::data {
+namespace {
+
+TEST(Collate, PadsFeaturesMasksAndLabels) {
+  const Dataset ds = testing::tiny_dataset();
+  // Order d2 (len 1), d1 (len 3): T = 3.
+  const DialogueBatch b = collate({&ds.dialogues[2], &ds.dialogues[1]}, ds.info);
+  ASSERT_EQ(b.batch_size(), 2);
+  ASSERT_EQ(b.max_length(), 3);
+  EXPECT_EQ(b.dialogue_id, (std::vector<std::string>{"d2", "d1"}));
+  EXPECT_EQ(b.features[0].sizes(), (std::vector<int64_t>{2, 3, 2}));
+  EXPECT_EQ(b.features[1].sizes(), (std::vector<int64_t>{2, 3, 3}));
+  EXPECT_FALSE(b.features[2].defined());  // dataset has no visual modality
+
+  // Values: text[b=1][t=2][j=1] = 100*1 + 10*2 + 1 = 121; padding is zero.
+  EXPECT_EQ(b.features[0][1][2][1].item<float>(), 121.0f);
+  EXPECT_EQ(b.features[0][0][0][0].item<float>(), 200.0f);
+  EXPECT_EQ(b.features[0][0][1].abs().sum().item<float>(), 0.0f);
+  // d1 utterance 1 audio is not observed: zeroed and masked even though the source held values.
+  EXPECT_EQ(b.features[1][1][1].abs().sum().item<float>(), 0.0f);
+  EXPECT_EQ(b.features[1][1][2][0].item<float>(), 120.5f);
+  EXPECT_FALSE(b.modality_mask[1][1][1].item<bool>());
+  EXPECT_TRUE(b.modality_mask[1][1][0].item<bool>());
+  EXPECT_FALSE(b.modality_mask[1][0][2].item<bool>());  // no visual anywhere
+
+  EXPECT_EQ(b.utterance_mask.sum().item<int64_t>(), 4);
+  EXPECT_FALSE(b.utterance_mask[0][1].item<bool>());
+  EXPECT_EQ(b.lengths[0].item<int64_t>(), 1);
+  EXPECT_EQ(b.lengths[1].item<int64_t>(), 3);
+  EXPECT_EQ(b.label[0][1].item<int64_t>(), -1);  // padding
+  EXPECT_EQ(b.label[1][2].item<int64_t>(), (1 + 2) % 2);
+  EXPECT_EQ(b.speaker[1][1].item<int64_t>(), 1);
+  EXPECT_EQ(b.score[1][2].item<float>(), 1.0f - 2.0f);
+}
+
+TEST(Collate, TimeMajorViewTransposesEveryPerUtteranceTensor) {
+  const Dataset ds = testing::tiny_dataset();
+  const DialogueBatch b = collate({&ds.dialogues[0], &ds.dialogues[1]}, ds.info);
+  const DialogueBatch t = b.time_major();
+  EXPECT_EQ(t.layout, BatchLayout::kTimeMajor);
+  EXPECT_EQ(t.features[0].sizes(), (std::vector<int64_t>{3, 2, 2}));
+  EXPECT_EQ(t.modality_mask.sizes(), (std::vector<int64_t>{3, 2, 3}));
+  EXPECT_EQ(t.max_length(), 3);
+  EXPECT_TRUE(torch::equal(t.features[0].transpose(0, 1), b.features[0]));
+  EXPECT_TRUE(torch::equal(t.label.transpose(0, 1), b.label));
+  EXPECT_TRUE(torch::equal(t.batch_major().speaker, b.speaker));
+  EXPECT_TRUE(t.features[0].is_contiguous());
+}
+
+TEST(Collate, RejectsEmptyBatchAndMismatchedFeatures) {
+  Dataset ds = testing::tiny_dataset();
+  EXPECT_THROW(collate({}, ds.info), Error);
+  ds.dialogues[0].features[0] = FeatureMatrix(2, 5);  // wrong dim
+  EXPECT_THROW(collate({&ds.dialogues[0]}, ds.info), Error);
+}
+
+}  // namespace
+}  // namespace merc::data

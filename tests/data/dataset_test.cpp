@@ -1,0 +1,85 @@
+#include "merc/data/dataset.h"
+
+#include <gtest/gtest.h>
+
+#include "merc/core/error.h"
+#include "merc/data/summary.h"
+#include "test_datasets.h"
+
+namespace merc::data {
+namespace {
+
+TEST(Dataset, PartitionLookupAndErrorsListValidNames) {
+  const Dataset ds = testing::tiny_dataset();
+  EXPECT_EQ(ds.num_utterances(), 6);
+  const auto train = ds.partition("train");
+  ASSERT_EQ(train.size(), 2u);
+  EXPECT_EQ(train[1]->id, "d1");
+  try {
+    ds.partition("valid");
+    FAIL();
+  } catch (const UnknownNameError& e) {
+    EXPECT_NE(std::string(e.what()).find("train, test"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(ds.scheme("poria"), UnknownNameError);
+}
+
+TEST(Dataset, ValidateAcceptsConsistentAndNamesFirstProblem) {
+  EXPECT_NO_THROW(testing::tiny_dataset().validate("tiny.bin"));
+  auto expect_problem = [](Dataset ds, const std::string& needle) {
+    try {
+      ds.validate("tiny.bin");
+      FAIL() << "expected FormatError containing " << needle;
+    } catch (const FormatError& e) {
+      EXPECT_EQ(e.path(), "tiny.bin");
+      EXPECT_NE(e.problem().find(needle), std::string::npos) << e.what();
+    }
+  };
+  Dataset a = testing::tiny_dataset();
+  a.dialogues[1].features[1] = FeatureMatrix(2, 3);
+  expect_problem(a, "audio features are 2x3 but 3 utterances");
+  Dataset b = testing::tiny_dataset();
+  b.dialogues[0].utterances[0].label = 2;
+  expect_problem(b, "label 2 outside 0..1");
+  Dataset c = testing::tiny_dataset();
+  c.split_schemes[0].partitions[1].dialogues = {1};
+  expect_problem(c, "is in two partitions");
+  Dataset d = testing::tiny_dataset();
+  d.dialogues[2].id = "d0";
+  expect_problem(d, "occurs twice");
+  Dataset e = testing::tiny_dataset();
+  e.dialogues[0].utterances[1].speaker = 2;
+  expect_problem(e, "speaker index 2");
+  Dataset f = testing::tiny_dataset();
+  f.split_schemes[0].partitions[1].dialogues = {3};
+  expect_problem(f, "refers to dialogue #3");
+}
+
+TEST(Summary, CountsPerSplitClassesLengthsAndJsonKeys) {
+  const DatasetSummary s = summarize(testing::tiny_dataset());
+  EXPECT_EQ(s.num_dialogues, 3);
+  EXPECT_EQ(s.num_utterances, 6);
+  // Labels (d+u)%2: d0 -> 0,1; d1 -> 1,0,1; d2 -> 0  => neg 3, pos 3.
+  EXPECT_EQ(s.class_counts, (std::vector<int64_t>{3, 3}));
+  EXPECT_EQ(s.dialogue_length.min, 1);
+  EXPECT_EQ(s.dialogue_length.max, 3);
+  EXPECT_DOUBLE_EQ(s.dialogue_length.mean, 2.0);
+  EXPECT_EQ(s.missing_modality_entries, 1);
+  EXPECT_EQ(s.distinct_speaker_names, 2);
+  const auto j = summary_to_json(s);
+  EXPECT_EQ(j["num_utterances"], 6);
+  EXPECT_EQ(j["splits"]["train"]["dialogues"], 2);
+  EXPECT_EQ(j["splits"]["train"]["utterances"], 5);
+  EXPECT_EQ(j["splits"]["test"]["utterances"], 1);
+  EXPECT_EQ(j["splits"]["train"]["classes"]["pos"], 3);  // d0: 1, d1: 2
+  EXPECT_EQ(j["classes"]["neg"], 3);
+  EXPECT_EQ(j["modalities"]["text"], 2);
+  EXPECT_EQ(j["modalities"]["audio"], 3);
+  EXPECT_FALSE(j["modalities"].contains("visual"));
+  EXPECT_EQ(j["scores"]["count"], 6);
+  const std::string text = summary_to_text(s);
+  EXPECT_NE(text.find("split 'given' (default)"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace merc::data
