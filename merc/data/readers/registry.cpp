@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "merc/core/error.h"
+#include "merc/data/readers/mosi_poria.h"
 
 namespace merc::data {
 
@@ -10,6 +11,10 @@ const std::vector<FormatReader>& format_readers() {
   // Order matters for detection: the first row whose detect() accepts the input wins, so more
   // specific layouts come before more general ones.
   static const std::vector<FormatReader> kReaders = {
+      {"mosi-poria",
+       "CMU-MOSI directory: Poria et al. feature CSVs (text 100, audio 73, video 100) + transcripts.csv + GCNet "
+       "label pickle; splits 'standard' (52/10/31 videos) and 'poria' (62/31)",
+       detect_mosi_poria, read_mosi_poria},
   };
   return kReaders;
 }
@@ -53,12 +58,13 @@ const FormatReader& detect_format(const Probe& probe) {
                      "not a recognised dataset layout (pass --format NAME; formats: " + valid + ")");
 }
 
-Dataset read_dataset(const std::filesystem::path& path, const ReadOptions& options) {
+Dataset read_dataset(const std::filesystem::path& path, const ReadOptions& options, std::string* format_used) {
   const Probe probe = make_probe(path);
   const FormatReader& reader = options.format.empty() ? detect_format(probe) : find_format_reader(options.format);
   Dataset ds = reader.read(probe, options);
   if (ds.info.source_format.empty()) ds.info.source_format = reader.name;
   ds.validate(path.string());
+  if (format_used) *format_used = reader.name;
   return ds;
 }
 
