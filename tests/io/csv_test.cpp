@@ -165,5 +165,27 @@ TEST(Csv, FilesAndFirstRecord) {
   std::filesystem::remove_all(dir);
 }
 
+// Real file: the MOSI Poria text features (every field quoted, CRLF). Expected values read once
+// with Python's csv module: 1447 rows of 101 fields, 709 rows labelled "1", first cell
+// -1.1352200000000001, row 1447 field 100 = 0.143846.
+TEST(Csv, RealMosiPoriaFeatureTable) {
+  const std::string path = std::string(MERC_SHARED_DATA_DIR) + "/mosi/poria/text_train0.csv";
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << "no " << path;
+  CsvOptions o;
+  o.has_header = false;
+  const CsvTable t = read_csv_file(path, o);
+  ASSERT_EQ(t.num_rows(), 1447);
+  ASSERT_EQ(t.rows[0].size(), 101u);
+  int64_t positives = 0;
+  for (int64_t r = 0; r < t.num_rows(); ++r) {
+    for (int64_t c = 0; c < 100; ++c) EXPECT_TRUE(std::isfinite(t.number(r, c)));
+    positives += t.integer(r, 100);
+  }
+  EXPECT_EQ(positives, 709);
+  EXPECT_EQ(t.number(0, 0), -1.1352200000000001);  // from_chars is exact: same double as the literal
+  EXPECT_EQ(t.number(1446, 99), 0.143846);
+  EXPECT_EQ(t.line_numbers.back(), 1447);
+}
+
 }  // namespace
 }  // namespace merc::io
