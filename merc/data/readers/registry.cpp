@@ -4,6 +4,9 @@
 
 #include "merc/core/error.h"
 #include "merc/data/readers/mosi_poria.h"
+#include "merc/data/readers/dailydialog.h"
+#include "merc/data/readers/emorynlp_csv.h"
+#include "merc/data/readers/meld_csv.h"
 
 namespace merc::data {
 
@@ -11,10 +14,23 @@ const std::vector<FormatReader>& format_readers() {
   // Order matters for detection: the first row whose detect() accepts the input wins, so more
   // specific layouts come before more general ones.
   static const std::vector<FormatReader> kReaders = {
+      // Feature datasets read from directories.
       {"mosi-poria",
        "CMU-MOSI directory: Poria et al. feature CSVs (text 100, audio 73, video 100) + transcripts.csv + GCNet "
        "label pickle; splits 'standard' (52/10/31 videos) and 'poria' (62/31)",
        detect_mosi_poria, read_mosi_poria},
+      // Transcript-only conversation datasets (no features; text, speakers, labels).
+      {"meld-csv",
+       "MELD official tables {train,dev,test}_sent_emo.csv (declare-lab/MELD): a directory or one table",
+       detect_meld_csv, read_meld_csv},
+      {"emorynlp-csv",
+       "EmoryNLP tables emorynlp_{train,dev,test}_final.csv (declare-lab/MELD data/emorynlp): a "
+       "directory or one table",
+       detect_emorynlp_csv, read_emorynlp_csv},
+      {"dailydialog",
+       "DailyDialog text release: {train,validation,test}/dialogues_<split>.txt + "
+       "dialogues_emotion_<split>.txt, or the flat dialogues_text.txt + dialogues_emotion.txt",
+       detect_dailydialog, read_dailydialog},
   };
   return kReaders;
 }
