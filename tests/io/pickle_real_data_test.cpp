@@ -54,8 +54,11 @@ TEST(PickleRealDataTest, MosiLabelPickleProtocol4) {
   EXPECT_EQ(lab->items()[0]->as_float(), 2.4);  // the same double: the scalar's 8 raw bytes
   EXPECT_EQ(lab->items()[1]->as_float(), -0.8);
   EXPECT_EQ(d[2]->get("03bSnISJMiM")->items()[0]->as_str(), "");
-  // Sentences are numpy.str_ scalars (dtype '<U102' etc.); d[3]['03bSnISJMiM'][0][:25]:
-  const std::string& sentence = d[3]->get("03bSnISJMiM")->items()[0]->as_str();
+  // Sentences are numpy arrays of dtype '<U...' (fixed-width text), decoded to object arrays of
+  // str: d[3]['03bSnISJMiM'] has shape (13,), [0][:25] is:
+  const NdArray& sentences = d[3]->get("03bSnISJMiM")->as_array();
+  EXPECT_EQ(sentences.shape, (std::vector<int64_t>{13}));
+  const std::string& sentence = sentences.objects.at(0)->as_str();
   EXPECT_EQ(sentence.substr(0, 25), "ANYHOW IT WAS REALLY GOOD");
   // sum(float(x) for v in labels for x in labels[v]) -> 154.5166666666596
   double sum = 0;
