@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "merc/core/error.h"
+#include "merc/data/readers/merc_native.h"
 
 namespace merc::data {
 
@@ -10,6 +11,8 @@ const std::vector<FormatReader>& format_readers() {
   // Order matters for detection: the first row whose detect() accepts the input wins, so more
   // specific layouts come before more general ones.
   static const std::vector<FormatReader> kReaders = {
+      {"merc", "merc native dataset file (.safetensors, safetensors-compatible)", detect_merc_native,
+       read_merc_native},
   };
   return kReaders;
 }
@@ -26,6 +29,8 @@ const FormatReader& find_format_reader(std::string_view name) {
 namespace {
 bool looks_like_pickle(const std::filesystem::path& path) {
   const auto ext = path.extension().string();
+  // A safetensors file starts with its little-endian header length, whose first byte can be 0x80.
+  if (ext == ".safetensors") return false;
   if (ext == ".pkl" || ext == ".pickle" || ext == ".p") return true;
   std::ifstream in(path, std::ios::binary);
   char c = 0;
