@@ -7,6 +7,7 @@
 #include "merc/data/readers/dailydialog.h"
 #include "merc/data/readers/emorynlp_csv.h"
 #include "merc/data/readers/meld_csv.h"
+#include "merc/data/readers/merc_native.h"
 
 namespace merc::data {
 
@@ -14,6 +15,9 @@ const std::vector<FormatReader>& format_readers() {
   // Order matters for detection: the first row whose detect() accepts the input wins, so more
   // specific layouts come before more general ones.
   static const std::vector<FormatReader> kReaders = {
+      // merc's own file first: its sniff reads only the header.
+      {"merc", "merc native dataset file (.safetensors, safetensors-compatible)", detect_merc_native,
+       read_merc_native},
       // Feature datasets read from directories.
       {"mosi-poria",
        "CMU-MOSI directory: Poria et al. feature CSVs (text 100, audio 73, video 100) + transcripts.csv + GCNet "
@@ -47,6 +51,8 @@ const FormatReader& find_format_reader(std::string_view name) {
 namespace {
 bool looks_like_pickle(const std::filesystem::path& path) {
   const auto ext = path.extension().string();
+  // A safetensors file starts with its little-endian header length, whose first byte can be 0x80.
+  if (ext == ".safetensors") return false;
   if (ext == ".pkl" || ext == ".pickle" || ext == ".p") return true;
   std::ifstream in(path, std::ios::binary);
   char c = 0;
