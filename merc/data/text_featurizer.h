@@ -107,7 +107,8 @@ class TextFeaturizer {
   int64_t num_train_documents_ = 0;
 };
 
-// Sets features[text] of every dialogue to f.transform(its transcripts) ((length, dim)), and
+// Sets (replacing any there) features[text] of every dialogue to f.transform(its transcripts)
+// ((length, dim)), and
 // info.modality_dims[text] = dim, info.modality_sources[text] = f.source_name(). Where a dialogue
 // has a presence mask, text is marked present exactly for the non-empty transcripts.
 void featurize_dataset_text(Dataset& ds, const TextFeaturizer& f);

@@ -4,7 +4,8 @@
 
 #include "merc/core/error.h"
 
-namespace merc::data {
+// A namespace of its own: the unity build compiles several test files as one translation unit.
+namespace merc::data::randomized_svd_test {
 namespace {
 
 // (rows, cols) float64 with orthonormal columns: Q of the QR of a fixed Gaussian matrix.
@@ -151,4 +152,4 @@ TEST(RandomizedSvd, RejectsBadRank) {
 }
 
 }  // namespace
-}  // namespace merc::data
+}  // namespace merc::data::randomized_svd_test

@@ -16,7 +16,8 @@
 #include "merc/core/error.h"
 #include "merc/data/text_featurizer.h"
 
-namespace merc::data {
+// A namespace of its own: the unity build compiles several test files as one translation unit.
+namespace merc::data::text_featurizer_io_test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -282,4 +283,4 @@ TEST(SlowTextFeaturizerMeld, FitAllTrainDim100) {
 }
 
 }  // namespace
-}  // namespace merc::data
+}  // namespace merc::data::text_featurizer_io_test

@@ -14,7 +14,8 @@
 #include "merc/core/error.h"
 #include "merc/data/text_tokenize.h"
 
-namespace merc::data {
+// A namespace of its own: the unity build compiles several test files as one translation unit.
+namespace merc::data::text_featurizer_test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -309,4 +310,4 @@ TEST(TextFeaturizer, FitErrors) {
 }
 
 }  // namespace
-}  // namespace merc::data
+}  // namespace merc::data::text_featurizer_test

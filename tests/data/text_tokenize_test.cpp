@@ -7,7 +7,8 @@
 
 #include "merc/core/error.h"
 
-namespace merc::data {
+// A namespace of its own: the unity build compiles several test files as one translation unit.
+namespace merc::data::text_tokenize_test {
 namespace {
 
 using ::testing::ElementsAre;
@@ -122,4 +123,4 @@ TEST(TextTokenize, HashSignsAndBucketsAreBalanced) {
 }
 
 }  // namespace
-}  // namespace merc::data
+}  // namespace merc::data::text_tokenize_test
