@@ -37,7 +37,11 @@ function(merc_add_test)
   if(NOT T_LABELS)
     set(T_LABELS unit)
   endif()
-  # Tests named *Slow* (e.g. SlowPickleBench.*) get the `slow` label and are excluded by default.
-  gtest_discover_tests(${T_NAME} TEST_FILTER "-*Slow*" PROPERTIES LABELS "${T_LABELS}" DISCOVERY_TIMEOUT 120)
-  gtest_discover_tests(${T_NAME} TEST_FILTER "*Slow*" TEST_PREFIX "slow." PROPERTIES LABELS slow DISCOVERY_TIMEOUT 120)
+  # One CTest entry per executable, not per test: every process start loads libtorch (~1 s), which
+  # would dominate a per-test registration. Tests whose name contains "Slow" form a second entry
+  # labelled `slow`, excluded from `make test`.
+  add_test(NAME ${T_NAME} COMMAND ${T_NAME} --gtest_filter=-*Slow* --gtest_brief=1)
+  set_tests_properties(${T_NAME} PROPERTIES LABELS "${T_LABELS}")
+  add_test(NAME ${T_NAME}.slow COMMAND ${T_NAME} --gtest_filter=*Slow*)
+  set_tests_properties(${T_NAME}.slow PROPERTIES LABELS slow)
 endfunction()
