@@ -4,6 +4,7 @@
 
 #include "merc/core/error.h"
 #include "merc/data/readers/mosi_poria.h"
+#include "merc/data/readers/bclstm_2way.h"
 #include "merc/data/readers/dailydialog.h"
 #include "merc/data/readers/emorynlp_csv.h"
 #include "merc/data/readers/meld_csv.h"
@@ -23,6 +24,11 @@ const std::vector<FormatReader>& format_readers() {
        "CMU-MOSI directory: Poria et al. feature CSVs (text 100, audio 73, video 100) + transcripts.csv + GCNet "
        "label pickle; splits 'standard' (52/10/31 videos) and 'poria' (62/31)",
        detect_mosi_poria, read_mosi_poria},
+      // Feature pickles.
+      {"bclstm-2way",
+       "bc-LSTM 2way pickle (soujanyaporia/multimodal-sentiment-analysis {text,audio,video}_2way.pickle): one "
+       "modality, videos padded to maxlen, binary labels, train/test",
+       detect_bclstm_2way, read_bclstm_2way},
       // Transcript-only conversation datasets (no features; text, speakers, labels).
       {"meld-csv",
        "MELD official tables {train,dev,test}_sent_emo.csv (declare-lab/MELD): a directory or one table",
