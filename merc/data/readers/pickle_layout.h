@@ -143,9 +143,10 @@ bool is_int_like(const io::PyValue& v) noexcept;
 bool is_float_like(const io::PyValue& v) noexcept;
 // True for str or bytes.
 bool is_text_like(const io::PyValue& v) noexcept;
-// The first element of a list/tuple/1-D ndarray entry, classified: 'i' int-like, 'f' float-like,
-// 's' str/bytes, 'v' a vector (list or 1-D array), '?' other or empty. For a 1-D numeric ndarray
-// the dtype decides ('i' or 'f').
+// The first element of a list/tuple/1-D ndarray entry, classified: 'i' int-like, 'f' float-like
+// (a 1-element numeric array counts as the number it holds, as number_list reads it), 's'
+// str/bytes, 'v' a vector (list or 1-D array), '?' other or empty. For a numeric ndarray entry
+// the dtype decides ('i' or 'f'; 'v' when it is 2-D).
 char first_element_kind(const io::PyValue& v) noexcept;
 
 }  // namespace merc::data
