@@ -47,8 +47,11 @@ TEST(GraphPickleDetect, OtherPicklesAreNotClaimed) {
   // (3) is not textCNN's 100.
   for (const char* file : {"broken/comet_like.pkl", "broken/unsplit.pkl", "broken/arity7.pkl"}) {
     const Probe probe = make_probe(graph_fixture(file));
-    for (const auto& r : format_readers())
-      if (testing::is_graph_format(r.name)) EXPECT_FALSE(r.detect(probe)) << r.name << " claimed " << file;
+    for (const auto& r : format_readers()) {
+      if (testing::is_graph_format(r.name)) {
+        EXPECT_FALSE(r.detect(probe)) << r.name << " claimed " << file;
+      }
+    }
   }
 }
 
@@ -56,8 +59,11 @@ TEST(GraphPickleDetect, RealImerLabelPickleIsNotClaimed) {
   const std::string path = std::string(MERC_SHARED_DATA_DIR) + "/mosi/CMUMOSI_features_raw_2way.pkl";
   if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " absent";
   const Probe probe = make_probe(path);
-  for (const auto& r : format_readers())
-    if (testing::is_graph_format(r.name)) EXPECT_FALSE(r.detect(probe)) << r.name;
+  for (const auto& r : format_readers()) {
+    if (testing::is_graph_format(r.name)) {
+      EXPECT_FALSE(r.detect(probe)) << r.name;
+    }
+  }
 }
 
 TEST(GraphPickleDetect, OddRootsGiveFalseWithoutThrowing) {
