@@ -3,18 +3,21 @@
 #include <fstream>
 
 #include "merc/core/error.h"
-#include "merc/data/readers/mosi_poria.h"
 #include "merc/data/readers/bclstm_2way.h"
 #include "merc/data/readers/dailydialog.h"
 #include "merc/data/readers/emorynlp_csv.h"
+#include "merc/data/readers/graph_pickle.h"
 #include "merc/data/readers/meld_csv.h"
 #include "merc/data/readers/merc_native.h"
+#include "merc/data/readers/mosi_poria.h"
 
 namespace merc::data {
 
 const std::vector<FormatReader>& format_readers() {
   // Order matters for detection: the first row whose detect() accepts the input wins, so more
   // specific layouts come before more general ones.
+  // The graph ERC pickle rows below are mutually exclusive (arity, element types, identifying
+  // dims), so their relative order does not matter.
   static const std::vector<FormatReader> kReaders = {
       // merc's own file first: its sniff reads only the header.
       {"merc", "merc native dataset file (.safetensors, safetensors-compatible)", detect_merc_native,
@@ -29,6 +32,26 @@ const std::vector<FormatReader>& format_readers() {
        "bc-LSTM 2way pickle (soujanyaporia/multimodal-sentiment-analysis {text,audio,video}_2way.pickle): one "
        "modality, videos padded to maxlen, binary labels, train/test",
        detect_bclstm_2way, read_bclstm_2way},
+      // Graph ERC feature pickles (graph_pickle.h).
+      {"m3net-iemocap", "M3Net/MMGCN/MoED IEMOCAP_features.pkl: 9-tuple, textCNN 100 / IS10 1582 / denseface 342, 6 classes",
+       detect_m3net_iemocap, read_m3net_iemocap},
+      {"m3net-iemocap-roberta", "COSMIC iemocap_features_roberta.pkl (used by M3Net/MoED): 10-tuple, RoBERTa 4x1024 text; "
+       "audio/visual/split from IEMOCAP_features.pkl when it sits beside it",
+       detect_m3net_iemocap_roberta, read_m3net_iemocap_roberta},
+      {"m3net-meld", "M3Net/MMGCN/MoED MELD_features_raw1.pkl: 10-tuple, text 600 / audio 300 / denseface 342, 7 classes, 9 speaker slots",
+       detect_m3net_meld, read_m3net_meld},
+      {"m3net-meld-roberta", "COSMIC meld_features_roberta.pkl (used by M3Net/MoED): 11-tuple, RoBERTa 4x1024 text; "
+       "audio/visual/split from MELD_features_raw1.pkl when it sits beside it",
+       detect_m3net_meld_roberta, read_m3net_meld_roberta},
+      {"graphsmile-iemocap", "GraphSmile IEMOCAP pickle: 12-tuple, text 4x1024 / audio 1582 / visual 342, 6 classes",
+       detect_graphsmile_iemocap, read_graphsmile_iemocap},
+      {"graphsmile-iemocap4", "GraphSmile IEMOCAP4 pickle: 9-tuple, text 1024 / audio 100 / visual 512, 4 classes",
+       detect_graphsmile_iemocap4, read_graphsmile_iemocap4},
+      {"graphsmile-meld", "GraphSmile MELD pickle: 14-tuple, text 4x1024 / audio 300 / visual 342, 7 classes",
+       detect_graphsmile_meld, read_graphsmile_meld},
+      {"graphsmile-mosei7", "GraphSmile CMUMOSEI7 / MoED cmumosei_multi_regression_features.pkl: 9-tuple, float "
+       "sentiment binned into 7 classes (score kept)",
+       detect_graphsmile_mosei7, read_graphsmile_mosei7},
       // Transcript-only conversation datasets (no features; text, speakers, labels).
       {"meld-csv",
        "MELD official tables {train,dev,test}_sent_emo.csv (declare-lab/MELD): a directory or one table",
