@@ -181,6 +181,24 @@ TEST_P(PickleArrayTest, ScalarsAndDtypes) {
   EXPECT_EQ(be->repr(), "dtype('>i4')");
 }
 
+TEST_P(PickleArrayTest, TextDtypesBecomeObjectArraysOfStr) {
+  const NdArray& u = arr("text_u");
+  EXPECT_EQ(u.dtype, DType::kObject);
+  ASSERT_EQ(u.objects.size(), 2u);
+  EXPECT_EQ(u.objects[0]->as_str(), "ab");
+  EXPECT_EQ(u.objects[1]->as_str(), "\xC3\xA9\xE2\x9C\x93");
+  const NdArray& uf = arr("text_u_fortran");  // C order after conversion
+  ASSERT_EQ(uf.objects.size(), 4u);
+  EXPECT_EQ(uf.objects[0]->as_str(), "a");
+  EXPECT_EQ(uf.objects[1]->as_str(), "bb");
+  EXPECT_EQ(uf.objects[2]->as_str(), "c");
+  const NdArray& sb = arr("text_s");
+  ASSERT_EQ(sb.objects.size(), 2u);
+  EXPECT_EQ(sb.objects[0]->as_bytes(), "ab");
+  EXPECT_EQ(sb.objects[1]->as_bytes(), "c");  // trailing NUL padding stripped, as numpy does
+  EXPECT_EQ(root_->get("str_scalar")->as_str(), "hi");
+}
+
 INSTANTIATE_TEST_SUITE_P(AllProtocols, PickleArrayTest, ::testing::Range(0, 6));
 
 TEST(PickleTest, MosiLikeScalars) {
