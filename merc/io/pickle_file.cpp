@@ -17,9 +17,9 @@ namespace {
 
 // Owns an mmap of a whole file; unmapped (and the descriptor closed) on scope exit, including
 // when parsing throws.
-class MappedFile {
+class PickleMappedFile {
  public:
-  explicit MappedFile(const std::string& path) {
+  explicit PickleMappedFile(const std::string& path) {
     fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd_ < 0) MERC_FORMAT_ERROR(path, "cannot open: {}", std::strerror(errno));
     struct stat st {};
@@ -33,12 +33,12 @@ class MappedFile {
     data_ = static_cast<const char*>(p);
     ::madvise(p, size_, MADV_SEQUENTIAL);  // the VM reads front to back once
   }
-  ~MappedFile() {
+  ~PickleMappedFile() {
     if (data_) ::munmap(const_cast<char*>(data_), size_);
     if (fd_ >= 0) ::close(fd_);
   }
-  MappedFile(const MappedFile&) = delete;
-  MappedFile& operator=(const MappedFile&) = delete;
+  PickleMappedFile(const PickleMappedFile&) = delete;
+  PickleMappedFile& operator=(const PickleMappedFile&) = delete;
 
   std::string_view bytes() const { return {data_ ? data_ : "", size_}; }
 
@@ -59,7 +59,7 @@ class MappedFile {
 }  // namespace
 
 PyRef load_pickle_file(const std::string& path, const PickleOptions& options) {
-  MappedFile file(path);
+  PickleMappedFile file(path);
   return parse_pickle(file.bytes(), path, options);
 }
 
