@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -31,14 +32,25 @@ std::string python_float_repr(double v);
 
 // ---- allow-listed globals (pickle_globals.cpp) ----
 
+// A big BINSTRING / BINBYTES whose payload is not copied out of the input yet: array data is
+// copied once, straight from the input into the NdArray. Values still referenced by the result
+// are filled in when the parse ends (the input is alive for the whole parse).
+struct DeferredBytes {
+  std::string_view raw;  // points into the pickle input
+  bool py2_latin1;       // a Python 2 str to be decoded latin-1 -> UTF-8 (else copied as is)
+};
+using DeferredMap = std::unordered_map<const PyValue*, DeferredBytes>;
+
 // Where a call or BUILD happens, for error messages, plus the VM state the behaviours need.
 struct CallSite {
   const std::string& source;
   uint64_t offset;  // of the opcode doing the call
   const PickleOptions& options;
-  // Python 2 str values that still hold their raw latin-1 bytes (decoding of big strings is
-  // deferred to the end of the parse so array data is not decoded and re-encoded).
-  const std::unordered_set<const PyValue*>& raw_py2_strs;
+  const DeferredMap& deferred;
+
+  // The payload of a str / bytes value, deferred or not (for str: its UTF-8, or the raw latin-1
+  // bytes of a deferred Python 2 str).
+  std::string_view text_of(const PyValue& v) const;
 
   [[noreturn]] void fail(const std::string& what) const;
 };

@@ -17,9 +17,9 @@ namespace {
 
 // Owns an mmap of a whole file; unmapped (and the descriptor closed) on scope exit, including
 // when parsing throws.
-class MappedFile {
+class PickleMappedFile {
  public:
-  explicit MappedFile(const std::string& path) {
+  explicit PickleMappedFile(const std::string& path) {
     fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd_ < 0) MERC_FORMAT_ERROR(path, "cannot open: {}", std::strerror(errno));
     struct stat st {};
@@ -27,17 +27,18 @@ class MappedFile {
     if (!S_ISREG(st.st_mode)) fail(path, "not a regular file");
     size_ = static_cast<size_t>(st.st_size);
     if (size_ == 0) return;
-    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd_, 0);
+    // MAP_POPULATE: fault the whole (page-cached) file in one go instead of page by page.
+    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd_, 0);
     if (p == MAP_FAILED) fail(path, "cannot map");
     data_ = static_cast<const char*>(p);
     ::madvise(p, size_, MADV_SEQUENTIAL);  // the VM reads front to back once
   }
-  ~MappedFile() {
+  ~PickleMappedFile() {
     if (data_) ::munmap(const_cast<char*>(data_), size_);
     if (fd_ >= 0) ::close(fd_);
   }
-  MappedFile(const MappedFile&) = delete;
-  MappedFile& operator=(const MappedFile&) = delete;
+  PickleMappedFile(const PickleMappedFile&) = delete;
+  PickleMappedFile& operator=(const PickleMappedFile&) = delete;
 
   std::string_view bytes() const { return {data_ ? data_ : "", size_}; }
 
@@ -58,7 +59,7 @@ class MappedFile {
 }  // namespace
 
 PyRef load_pickle_file(const std::string& path, const PickleOptions& options) {
-  MappedFile file(path);
+  PickleMappedFile file(path);
   return parse_pickle(file.bytes(), path, options);
 }
 

@@ -65,9 +65,9 @@ std::string describe(const PyValue& v) { return v.type_name() + " " + v.repr(60)
 // The bytes a value stands for when numpy expects a byte buffer: bytes / bytearray as is,
 // a Python 2 str as its latin-1 bytes (numpy itself encodes str rawdata with latin-1).
 std::string_view byte_view(const PyValue& v, std::string* scratch, const CallSite& site, const char* what) {
+  if (auto it = site.deferred.find(&v); it != site.deferred.end()) return it->second.raw;  // bytes / latin-1
   if (v.type() == PyType::kBytes) return v.as_bytes();
   if (v.type() == PyType::kStr) {
-    if (site.raw_py2_strs.count(&v)) return v.as_str();  // still raw latin-1 bytes
     if (!utf8_to_latin1(v.as_str(), scratch))
       site.fail(fmt::format("{}: str holds characters outside latin-1, cannot be array bytes", what));
     return *scratch;
@@ -215,10 +215,10 @@ void fill_array(NdArray& arr, const PyValue& dt, bool fortran, const PyValue& ra
 
 // A short text argument (dtype code, byte order, 'C'/'F'): str, or bytes when Python 2 str is
 // loaded as bytes (numpy accepts both). nullptr for other types.
-const std::string* text_arg(const PyValue& v) {
-  if (v.type() == PyType::kStr) return &v.as_str();
-  if (v.type() == PyType::kBytes) return &v.as_bytes();
-  return nullptr;
+const std::string* text_arg(const PyValue& v, const CallSite& site, std::string* scratch) {
+  if (v.type() != PyType::kStr && v.type() != PyType::kBytes) return nullptr;
+  *scratch = std::string(site.text_of(v));
+  return scratch;
 }
 
 std::vector<PyRef> iterable_items(const PyValue& v, const CallSite& site, const char* fn) {
@@ -232,7 +232,8 @@ bool is_latin1_name(const std::string& enc) {
 
 std::shared_ptr<PyValue> call_dtype(const std::vector<PyRef>& args, const CallSite& site) {
   expect_args(args, 1, 3, site, "numpy.dtype");
-  const std::string* code = text_arg(*args[0]);
+  std::string code_text;
+  const std::string* code = text_arg(*args[0], site, &code_text);
   if (!code) site.fail(fmt::format("numpy.dtype: expected a type string, got {}", describe(*args[0])));
   NdArray arr;
   bool big = false;
@@ -298,7 +299,8 @@ std::shared_ptr<PyValue> call_frombuffer(const std::vector<PyRef>& args, const C
   arr.dtype = dt.as_array().dtype;
   if (arr.dtype == DType::kObject && !dt.dtype_text_kind()) site.fail("numpy _frombuffer: object arrays have no buffer");
   arr.shape = read_shape(*args[2], element_size(dt), site);
-  const std::string* order = text_arg(*args[3]);
+  std::string order_text;
+  const std::string* order = text_arg(*args[3], site, &order_text);
   if (!order || (*order != "C" && *order != "F"))
     site.fail(fmt::format("numpy _frombuffer: order must be 'C' or 'F', got {}", describe(*args[3])));
   fill_array(arr, dt, *order == "F", *args[0], site);
@@ -322,9 +324,9 @@ std::shared_ptr<PyValue> call_bytes_like(Behaviour b, const std::vector<PyRef>& 
   const char* fn = b == Behaviour::kCodecsEncode ? "_codecs.encode" : b == Behaviour::kBytes ? "bytes" : "bytearray";
   expect_args(args, b == Behaviour::kCodecsEncode ? 2 : 0, 2, site, fn);
   if (args.empty()) return PyValue::bytes("");
-  if (args[0]->type() == PyType::kBytes && args.size() == 1) return PyValue::bytes(args[0]->as_bytes());
+  if (args[0]->type() == PyType::kBytes && args.size() == 1) return PyValue::bytes(std::string(site.text_of(*args[0])));
   if (args[0]->type() == PyType::kStr && args.size() == 2 && args[1]->type() == PyType::kStr &&
-      is_latin1_name(args[1]->as_str())) {
+      is_latin1_name(std::string(site.text_of(*args[1])))) {
     std::string scratch;
     return PyValue::bytes(std::string(byte_view(*args[0], &scratch, site, fn)));
   }
@@ -333,6 +335,11 @@ std::shared_ptr<PyValue> call_bytes_like(Behaviour b, const std::vector<PyRef>& 
 }
 
 }  // namespace
+
+std::string_view CallSite::text_of(const PyValue& v) const {
+  if (auto it = deferred.find(&v); it != deferred.end()) return it->second.raw;
+  return v.type() == PyType::kBytes ? v.as_bytes() : v.as_str();
+}
 
 void CallSite::fail(const std::string& what) const {
   MERC_FORMAT_ERROR(source, "byte {}: {}", offset, what);
@@ -396,7 +403,8 @@ void build_value(PyValue& target, const PyValue& state, const CallSite& site) {
     if (state.type() != PyType::kTuple || state.items().size() < 5)
       site.fail(fmt::format("BUILD of numpy.dtype: expected a state tuple, got {}", describe(state)));
     const auto& s = state.items();
-    const std::string* order_arg = text_arg(*s[1]);
+    std::string order_text;
+    const std::string* order_arg = text_arg(*s[1], site, &order_text);
     if (!order_arg)
       site.fail(fmt::format("BUILD of numpy.dtype: byte order must be a str, got {}", describe(*s[1])));
     if (!s[2]->is_none() || !s[3]->is_none() || !s[4]->is_none())

@@ -185,7 +185,7 @@ bool PickleVm::step(uint8_t op, CallSite& site) {
     case 'B': case 'C': case 0x8e: case 0x96: {  // BINBYTES, SHORT_BINBYTES, BINBYTES8, BYTEARRAY8
       const char* name = op == 'B' ? "BINBYTES" : op == 'C' ? "SHORT_BINBYTES" : op == 0x8e ? "BINBYTES8" : "BYTEARRAY8";
       const uint64_t n = take_length(op == 'B' ? 4 : op == 'C' ? 1 : 8, false, name);
-      push(PyValue::bytes(std::string(reinterpret_cast<const char*>(take(n, name)), n)));
+      push(make_bytes(std::string_view(reinterpret_cast<const char*>(take(n, name)), n)));
       return false;
     }
 
@@ -275,7 +275,7 @@ bool PickleVm::step(uint8_t op, CallSite& site) {
       if (module->type() != PyType::kStr || name->type() != PyType::kStr)
         fail(fmt::format("STACK_GLOBAL: module and name must be str, got {} and {}", module->type_name(),
                          name->type_name()));
-      push_global(module->as_str(), name->as_str());
+      push_global(text_of(*module), text_of(*name));
       return false;
     }
     case 'R': {  // REDUCE

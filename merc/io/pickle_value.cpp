@@ -10,7 +10,7 @@ namespace merc::io {
 
 namespace {
 
-std::string_view scalar_type_name(DType d) {
+std::string_view pyvalue_scalar_type_name(DType d) {
   switch (d) {
     case DType::kBool: return "numpy.bool_";
     case DType::kInt8: return "numpy.int8";
@@ -29,7 +29,7 @@ std::string_view scalar_type_name(DType d) {
   return "numpy.generic";
 }
 
-bool is_integer_dtype(DType d) {
+bool pyvalue_is_integer_dtype(DType d) {
   switch (d) {
     case DType::kBool: case DType::kInt8: case DType::kUInt8: case DType::kInt16: case DType::kUInt16:
     case DType::kInt32: case DType::kUInt32: case DType::kInt64: case DType::kUInt64:
@@ -39,7 +39,7 @@ bool is_integer_dtype(DType d) {
   }
 }
 
-void repr_string(std::string& out, std::string_view s, bool is_bytes) {
+void pyvalue_repr_string(std::string& out, std::string_view s, bool is_bytes) {
   out += is_bytes ? "b'" : "'";
   for (char c : s) {
     const auto b = static_cast<unsigned char>(c);
@@ -60,15 +60,15 @@ void repr_string(std::string& out, std::string_view s, bool is_bytes) {
 // Appends repr(v) to `out`, stopping once `out` reaches `limit`. Every container level writes at
 // least one character before recursing, so the recursion depth is bounded by `limit` even for a
 // (not yet validated) cyclic structure.
-void repr_into(std::string& out, const PyValue& v, size_t limit) {
+void pyvalue_repr_into(std::string& out, const PyValue& v, size_t limit) {
   if (out.size() >= limit) return;
   switch (v.type()) {
     case PyType::kNone: out += "None"; return;
     case PyType::kBool: out += v.as_bool() ? "True" : "False"; return;
     case PyType::kInt: out += std::to_string(v.as_int()); return;
     case PyType::kFloat: out += pickle_detail::python_float_repr(v.as_float()); return;
-    case PyType::kStr: repr_string(out, v.as_str(), false); return;
-    case PyType::kBytes: repr_string(out, v.as_bytes(), true); return;
+    case PyType::kStr: pyvalue_repr_string(out, v.as_str(), false); return;
+    case PyType::kBytes: pyvalue_repr_string(out, v.as_bytes(), true); return;
     case PyType::kTuple: case PyType::kList: case PyType::kSet: case PyType::kFrozenSet: {
       const auto& items = v.items();
       const bool tuple = v.type() == PyType::kTuple;
@@ -78,7 +78,7 @@ void repr_into(std::string& out, const PyValue& v, size_t limit) {
       if (v.type() == PyType::kFrozenSet && items.empty()) out.pop_back();
       for (size_t i = 0; i < items.size() && out.size() < limit; ++i) {
         if (i) out += ", ";
-        repr_into(out, *items[i], limit);
+        pyvalue_repr_into(out, *items[i], limit);
       }
       if (tuple && items.size() == 1) out += ",";
       if (!(v.type() == PyType::kFrozenSet && items.empty())) out += tuple ? ")" : v.type() == PyType::kList ? "]" : "}";
@@ -90,9 +90,9 @@ void repr_into(std::string& out, const PyValue& v, size_t limit) {
       const auto& items = v.dict_items();
       for (size_t i = 0; i < items.size() && out.size() < limit; ++i) {
         if (i) out += ", ";
-        repr_into(out, *items[i].first, limit);
+        pyvalue_repr_into(out, *items[i].first, limit);
         out += ": ";
-        repr_into(out, *items[i].second, limit);
+        pyvalue_repr_into(out, *items[i].second, limit);
       }
       out += v.is_ordered_dict() ? "})" : "}";
       return;
@@ -104,10 +104,10 @@ void repr_into(std::string& out, const PyValue& v, size_t limit) {
     }
     case PyType::kNumpyScalar: {
       const NdArray& a = v.as_array();
-      out += scalar_type_name(a.dtype);
+      out += pyvalue_scalar_type_name(a.dtype);
       out += "(";
       if (a.dtype == DType::kObject || a.numel() != 1) out += "?";
-      else if (is_integer_dtype(a.dtype)) out += std::to_string(a.get_int64(0));
+      else if (pyvalue_is_integer_dtype(a.dtype)) out += std::to_string(a.get_int64(0));
       else out += pickle_detail::python_float_repr(a.get_double(0));
       out += ")";
       return;
@@ -129,7 +129,7 @@ void repr_into(std::string& out, const PyValue& v, size_t limit) {
   }
 }
 
-[[noreturn]] void wrong_type(const char* expected, const PyValue& v) {
+[[noreturn]] void pyvalue_wrong_type(const char* expected, const PyValue& v) {
   throw Error(fmt::format("expected {}, got {} {}", expected, v.type_name(), v.repr(80)));
 }
 
@@ -149,7 +149,7 @@ std::string PyValue::type_name() const {
     case PyType::kSet: return "set";
     case PyType::kFrozenSet: return "frozenset";
     case PyType::kNdArray: return "numpy.ndarray";
-    case PyType::kNumpyScalar: return std::string(scalar_type_name(std::get<NdArray>(value_).dtype));
+    case PyType::kNumpyScalar: return std::string(pyvalue_scalar_type_name(std::get<NdArray>(value_).dtype));
     case PyType::kDtype: return "numpy.dtype";
     case PyType::kGlobal: return "global";
   }
@@ -158,7 +158,7 @@ std::string PyValue::type_name() const {
 
 std::string PyValue::repr(size_t max_chars) const {
   std::string out;
-  repr_into(out, *this, max_chars);
+  pyvalue_repr_into(out, *this, max_chars);
   if (out.size() > max_chars) {
     out.resize(max_chars);
     out += "...";
@@ -169,7 +169,7 @@ std::string PyValue::repr(size_t max_chars) const {
 bool PyValue::as_bool() const {
   if (type_ == PyType::kBool) return std::get<bool>(value_);
   if (type_ == PyType::kInt) return std::get<int64_t>(value_) != 0;  // Python 2 pickles 0/1
-  wrong_type("bool", *this);
+  pyvalue_wrong_type("bool", *this);
 }
 
 int64_t PyValue::as_int() const {
@@ -177,9 +177,9 @@ int64_t PyValue::as_int() const {
   if (type_ == PyType::kBool) return std::get<bool>(value_) ? 1 : 0;
   if (type_ == PyType::kNumpyScalar) {
     const NdArray& a = std::get<NdArray>(value_);
-    if (is_integer_dtype(a.dtype) && a.numel() == 1) return a.get_int64(0);
+    if (pyvalue_is_integer_dtype(a.dtype) && a.numel() == 1) return a.get_int64(0);
   }
-  wrong_type("int", *this);
+  pyvalue_wrong_type("int", *this);
 }
 
 double PyValue::as_float() const {
@@ -190,37 +190,37 @@ double PyValue::as_float() const {
     const NdArray& a = std::get<NdArray>(value_);
     if (a.dtype != DType::kObject && a.numel() == 1) return a.get_double(0);
   }
-  wrong_type("float", *this);
+  pyvalue_wrong_type("float", *this);
 }
 
 const std::string& PyValue::as_str() const {
-  if (type_ != PyType::kStr) wrong_type("str", *this);
+  if (type_ != PyType::kStr) pyvalue_wrong_type("str", *this);
   return std::get<std::string>(value_);
 }
 
 const std::string& PyValue::as_bytes() const {
-  if (type_ != PyType::kBytes) wrong_type("bytes", *this);
+  if (type_ != PyType::kBytes) pyvalue_wrong_type("bytes", *this);
   return std::get<std::string>(value_);
 }
 
 const NdArray& PyValue::as_array() const {
   if (type_ != PyType::kNdArray && type_ != PyType::kNumpyScalar && type_ != PyType::kDtype)
-    wrong_type("numpy.ndarray", *this);
+    pyvalue_wrong_type("numpy.ndarray", *this);
   return std::get<NdArray>(value_);
 }
 
 const PyGlobal& PyValue::as_global() const {
-  if (type_ != PyType::kGlobal) wrong_type("global", *this);
+  if (type_ != PyType::kGlobal) pyvalue_wrong_type("global", *this);
   return std::get<PyGlobal>(value_);
 }
 
 const std::vector<PyRef>& PyValue::items() const {
-  if (!is_collection()) wrong_type("tuple, list, set or frozenset", *this);
+  if (!is_collection()) pyvalue_wrong_type("tuple, list, set or frozenset", *this);
   return std::get<std::vector<PyRef>>(value_);
 }
 
 const std::vector<std::pair<PyRef, PyRef>>& PyValue::dict_items() const {
-  if (type_ != PyType::kDict) wrong_type("dict", *this);
+  if (type_ != PyType::kDict) pyvalue_wrong_type("dict", *this);
   return std::get<std::vector<std::pair<PyRef, PyRef>>>(value_);
 }
 
@@ -317,23 +317,23 @@ std::shared_ptr<PyValue> PyValue::global(PyGlobal g) {
 }
 
 std::vector<PyRef>& PyValue::mutable_items() {
-  if (!is_collection()) wrong_type("tuple, list, set or frozenset", *this);
+  if (!is_collection()) pyvalue_wrong_type("tuple, list, set or frozenset", *this);
   return std::get<std::vector<PyRef>>(value_);
 }
 
 std::vector<std::pair<PyRef, PyRef>>& PyValue::mutable_dict_items() {
-  if (type_ != PyType::kDict) wrong_type("dict", *this);
+  if (type_ != PyType::kDict) pyvalue_wrong_type("dict", *this);
   return std::get<std::vector<std::pair<PyRef, PyRef>>>(value_);
 }
 
 NdArray& PyValue::mutable_array() {
   if (type_ != PyType::kNdArray && type_ != PyType::kNumpyScalar && type_ != PyType::kDtype)
-    wrong_type("numpy.ndarray", *this);
+    pyvalue_wrong_type("numpy.ndarray", *this);
   return std::get<NdArray>(value_);
 }
 
 std::string& PyValue::mutable_str() {
-  if (type_ != PyType::kStr && type_ != PyType::kBytes) wrong_type("str or bytes", *this);
+  if (type_ != PyType::kStr && type_ != PyType::kBytes) pyvalue_wrong_type("str or bytes", *this);
   return std::get<std::string>(value_);
 }
 
@@ -400,7 +400,7 @@ std::string key_to_string(const PyValue& key) {
     case PyType::kFloat: return pickle_detail::python_float_repr(key.as_float());
     case PyType::kNumpyScalar: {
       const NdArray& a = key.as_array();
-      if (a.dtype != DType::kObject && is_integer_dtype(a.dtype) && a.dtype != DType::kBool)
+      if (a.dtype != DType::kObject && pyvalue_is_integer_dtype(a.dtype) && a.dtype != DType::kBool)
         return std::to_string(a.get_int64(0));
       if (a.dtype == DType::kFloat64 || a.dtype == DType::kFloat32 || a.dtype == DType::kFloat16)
         return pickle_detail::python_float_repr(a.get_double(0));

@@ -21,9 +21,9 @@ namespace merc::io::pickle_detail {
 
 namespace {
 
-// Python 2 str values at least this long with non-ASCII bytes are decoded after STOP, not when
-// read, so that numpy array data (BINSTRING) is copied once instead of decoded and re-encoded.
-constexpr size_t kDeferDecodeBytes = 256;
+// BINSTRING / BINBYTES payloads at least this long stay in the input until the parse ends
+// (DeferredBytes): numpy array data is then copied once, and never latin-1 decoded.
+constexpr size_t kDeferBytes = 256;
 
 bool is_container(const PyValue& v) {
   switch (v.type()) {
@@ -216,20 +216,35 @@ void PickleVm::memo_get(uint64_t index) {
 std::shared_ptr<PyValue> PickleVm::make_py2_str(std::string_view raw) {
   switch (options_.py2_str) {
     case Py2StrEncoding::kBytes:
-      return PyValue::bytes(std::string(raw));
+      return make_bytes(raw);
     case Py2StrEncoding::kAscii:
       if (!is_ascii(raw)) fail("Python 2 str is not ASCII (load with latin-1 or bytes decoding)");
       return PyValue::str(std::string(raw));
     case Py2StrEncoding::kLatin1:
       break;
   }
-  if (raw.size() >= kDeferDecodeBytes && !is_ascii(raw)) {
-    auto v = PyValue::str(std::string(raw));  // raw latin-1 until finish_py2_strs()
-    raw_py2_.insert(v.get());
-    raw_py2_values_.push_back(v);
+  if (raw.size() >= kDeferBytes) {
+    auto v = PyValue::str("");  // filled by finish_deferred() if the result needs it
+    deferred_.emplace(v.get(), DeferredBytes{raw, true});
+    deferred_values_.push_back(v);
     return v;
   }
   return PyValue::str(latin1_to_utf8(raw));
+}
+
+std::shared_ptr<PyValue> PickleVm::make_bytes(std::string_view raw) {
+  if (raw.size() >= kDeferBytes) {
+    auto v = PyValue::bytes("");
+    deferred_.emplace(v.get(), DeferredBytes{raw, false});
+    deferred_values_.push_back(v);
+    return v;
+  }
+  return PyValue::bytes(std::string(raw));
+}
+
+std::string_view PickleVm::text_of(const PyValue& v) const {
+  if (auto it = deferred_.find(&v); it != deferred_.end()) return it->second.raw;
+  return v.type() == PyType::kBytes ? v.as_bytes() : v.as_str();
 }
 
 std::shared_ptr<PyValue> PickleVm::make_utf8_str(std::string_view bytes, const char* op) {
@@ -237,17 +252,17 @@ std::shared_ptr<PyValue> PickleVm::make_utf8_str(std::string_view bytes, const c
   return PyValue::str(std::string(bytes));
 }
 
-void PickleVm::finish_py2_strs() {
-  // Decode the deferred Python 2 strings that are still referenced (use_count > 1: more than our
-  // own list); those only used as array data were never needed as text.
-  for (auto& v : raw_py2_values_) {
-    if (v.use_count() > 1) {
-      std::string& s = v->mutable_str();
-      s = latin1_to_utf8(s);
-    }
+void PickleVm::finish_deferred() {
+  // Fill in the deferred payloads that the result references (found by validate_result); those
+  // only used as array data are never copied a second time.
+  for (auto& v : deferred_values_) {
+    if (!deferred_needed_.count(v.get())) continue;
+    const DeferredBytes& d = deferred_.at(v.get());
+    v->mutable_str() = d.py2_latin1 ? latin1_to_utf8(d.raw) : std::string(d.raw);
   }
-  raw_py2_.clear();
-  raw_py2_values_.clear();
+  deferred_.clear();
+  deferred_needed_.clear();
+  deferred_values_.clear();
 }
 
 void PickleVm::validate_result(const PyRef& root) {
@@ -261,14 +276,21 @@ void PickleVm::validate_result(const PyRef& root) {
   constexpr int kGrey = -1;
   std::unordered_map<const PyValue*, int> depth;
   std::vector<Frame> path;
-  if (!is_container(*root)) return;
+  const bool track_raw = !deferred_.empty();
+  if (!is_container(*root)) {
+    if (track_raw && deferred_.count(root.get())) deferred_needed_.insert(root.get());
+    return;
+  }
   depth[root.get()] = kGrey;
   path.push_back({root.get(), 0, 0});
   while (!path.empty()) {
     Frame& f = path.back();
     if (f.next_child < child_count(*f.v)) {
       const PyValue* c = child_at(*f.v, f.next_child++);
-      if (!is_container(*c)) continue;
+      if (!is_container(*c)) {
+        if (track_raw && deferred_.count(c)) deferred_needed_.insert(c);
+        continue;
+      }
       auto [it, inserted] = depth.emplace(c, kGrey);
       if (!inserted) {
         if (it->second == kGrey) fail("self-referencing structure (a container contains itself) is not supported");
@@ -290,7 +312,7 @@ void PickleVm::validate_result(const PyRef& root) {
 }
 
 PyRef PickleVm::run() {
-  CallSite site{source_, 0, options_, raw_py2_};
+  CallSite site{source_, 0, options_, deferred_};
   while (true) {
     op_offset_ = pos_;
     site.offset = pos_;
@@ -303,8 +325,8 @@ PyRef PickleVm::run() {
   marks_.clear();
   memo_dense_.clear();
   memo_sparse_.clear();
-  finish_py2_strs();
   validate_result(result);
+  finish_deferred();
   return result;
 }
 

@@ -53,11 +53,15 @@ class PickleVm {
   void memo_get(uint64_t index);
 
   std::shared_ptr<PyValue> make_py2_str(std::string_view raw);
+  std::shared_ptr<PyValue> make_bytes(std::string_view raw);
+  std::string_view text_of(const PyValue& v) const;
   std::shared_ptr<PyValue> make_utf8_str(std::string_view bytes, const char* op);
   void push_global(std::string_view module, std::string_view name);
   void push_call(const PyRef& callable, const std::vector<PyRef>& args, const CallSite& site, const char* op);
-  void finish_py2_strs();
+  // Walks the result: rejects cycles and nesting beyond max_nesting, records the containers it
+  // owns (keep_) and the deferred payloads it references. Then finish_deferred fills those in.
   void validate_result(const PyRef& root);
+  void finish_deferred();
 
   const uint8_t* in_;
   size_t size_;
@@ -73,8 +77,9 @@ class PickleVm {
   std::unordered_map<uint64_t, PyRef> memo_sparse_;
   std::vector<PyRef> containers_;  // every container created, for flat teardown
   std::unordered_set<const PyValue*> keep_;  // containers owned by the validated result
-  std::unordered_set<const PyValue*> raw_py2_;
-  std::vector<std::shared_ptr<PyValue>> raw_py2_values_;
+  DeferredMap deferred_;
+  std::unordered_set<const PyValue*> deferred_needed_;  // deferred values the result references
+  std::vector<std::shared_ptr<PyValue>> deferred_values_;
 };
 
 }  // namespace merc::io::pickle_detail

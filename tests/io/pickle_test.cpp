@@ -14,7 +14,7 @@
 namespace merc::io {
 namespace {
 
-const std::string kDir = std::string(MERC_FIXTURE_DIR) + "/pickle/";
+const std::string kPickleFixtureDir = std::string(MERC_FIXTURE_DIR) + "/pickle/";
 
 std::vector<int64_t> ints_of(const PyValue& list) {
   std::vector<int64_t> out;
@@ -25,7 +25,7 @@ std::vector<int64_t> ints_of(const PyValue& list) {
 class PickleProtocolTest : public ::testing::TestWithParam<int> {};
 
 TEST_P(PickleProtocolTest, NestedStructure) {
-  const PyRef root = load_pickle_file(kDir + "nested_p" + std::to_string(GetParam()) + ".pkl");
+  const PyRef root = load_pickle_file(kPickleFixtureDir + "nested_p" + std::to_string(GetParam()) + ".pkl");
   ASSERT_TRUE(root->is_dict());
   EXPECT_EQ(ints_of(*root->get("ints")),
             (std::vector<int64_t>{0, 1, -1, 255, 256, 65535, 65536, -2147483648LL, 2147483647, 2147483648LL,
@@ -91,7 +91,7 @@ INSTANTIATE_TEST_SUITE_P(AllProtocols, PickleProtocolTest, ::testing::Range(0, 6
 
 class PickleArrayTest : public ::testing::TestWithParam<int> {
  protected:
-  void SetUp() override { root_ = load_pickle_file(kDir + "arrays_p" + std::to_string(GetParam()) + ".pkl"); }
+  void SetUp() override { root_ = load_pickle_file(kPickleFixtureDir + "arrays_p" + std::to_string(GetParam()) + ".pkl"); }
   const NdArray& arr(const char* key) {
     const PyRef v = root_->get(key);
     if (!v) throw Error(std::string("missing key ") + key);
@@ -181,10 +181,28 @@ TEST_P(PickleArrayTest, ScalarsAndDtypes) {
   EXPECT_EQ(be->repr(), "dtype('>i4')");
 }
 
+TEST_P(PickleArrayTest, TextDtypesBecomeObjectArraysOfStr) {
+  const NdArray& u = arr("text_u");
+  EXPECT_EQ(u.dtype, DType::kObject);
+  ASSERT_EQ(u.objects.size(), 2u);
+  EXPECT_EQ(u.objects[0]->as_str(), "ab");
+  EXPECT_EQ(u.objects[1]->as_str(), "\xC3\xA9\xE2\x9C\x93");
+  const NdArray& uf = arr("text_u_fortran");  // C order after conversion
+  ASSERT_EQ(uf.objects.size(), 4u);
+  EXPECT_EQ(uf.objects[0]->as_str(), "a");
+  EXPECT_EQ(uf.objects[1]->as_str(), "bb");
+  EXPECT_EQ(uf.objects[2]->as_str(), "c");
+  const NdArray& sb = arr("text_s");
+  ASSERT_EQ(sb.objects.size(), 2u);
+  EXPECT_EQ(sb.objects[0]->as_bytes(), "ab");
+  EXPECT_EQ(sb.objects[1]->as_bytes(), "c");  // trailing NUL padding stripped, as numpy does
+  EXPECT_EQ(root_->get("str_scalar")->as_str(), "hi");
+}
+
 INSTANTIATE_TEST_SUITE_P(AllProtocols, PickleArrayTest, ::testing::Range(0, 6));
 
 TEST(PickleTest, MosiLikeScalars) {
-  const PyRef root = load_pickle_file(kDir + "mosi_like_p4.pkl");
+  const PyRef root = load_pickle_file(kPickleFixtureDir + "mosi_like_p4.pkl");
   const auto& a = root->get("vid_a")->items();
   ASSERT_EQ(a.size(), 2u);
   EXPECT_EQ(a[0]->as_float(), -1.5);
@@ -193,7 +211,7 @@ TEST(PickleTest, MosiLikeScalars) {
 }
 
 TEST(PickleTest, Python2StyleLatin1) {
-  const PyRef root = load_pickle_file(kDir + "py2_iemocap_like.pkl");
+  const PyRef root = load_pickle_file(kPickleFixtureDir + "py2_iemocap_like.pkl");
   ASSERT_EQ(root->type(), PyType::kTuple);
   ASSERT_EQ(root->size(), 7u);
   const auto& t = root->items();
@@ -220,14 +238,14 @@ TEST(PickleTest, Python2StyleLatin1) {
 TEST(PickleTest, Python2StrAsBytesOrAscii) {
   PickleOptions bytes_opt;
   bytes_opt.py2_str = Py2StrEncoding::kBytes;
-  const PyRef root = load_pickle_file(kDir + "py2_iemocap_like.pkl", bytes_opt);
+  const PyRef root = load_pickle_file(kPickleFixtureDir + "py2_iemocap_like.pkl", bytes_opt);
   EXPECT_EQ(root->items()[0]->dict_items()[1].first->as_bytes(), "caf\xE9_02");
   // Arrays still decode: their raw data is bytes either way.
   EXPECT_EQ(root->items()[1]->get(*PyValue::bytes("caf\xE9_02"))->as_array().get_double(0), 1.0);
 
   PickleOptions ascii_opt;
   ascii_opt.py2_str = Py2StrEncoding::kAscii;
-  EXPECT_THROW(load_pickle_file(kDir + "py2_iemocap_like.pkl", ascii_opt), FormatError);
+  EXPECT_THROW(load_pickle_file(kPickleFixtureDir + "py2_iemocap_like.pkl", ascii_opt), FormatError);
 }
 
 TEST(PickleTest, KeyToString) {
