@@ -14,6 +14,21 @@ namespace {
 // Rows per parallel task: a few thousand multiply-adds each keeps scheduling overhead small.
 constexpr int64_t kSparseRowGrain = 256;
 
+// LAPACK/BLAS results depend on their thread count (OpenBLAS splits work across OpenMP threads
+// and so rounds differently): measured, a first fit run with 2 OpenMP threads differed from later
+// 1-thread fits by up to 5e-13, which breaks bitwise reproducibility. The dense steps here are
+// small (l = k + p columns), so they run on one thread; the previous setting is restored after.
+class SingleThreadedLinalgScope {
+ public:
+  SingleThreadedLinalgScope() : saved_(at::get_num_threads()) { at::set_num_threads(1); }
+  ~SingleThreadedLinalgScope() { at::set_num_threads(saved_); }
+  SingleThreadedLinalgScope(const SingleThreadedLinalgScope&) = delete;
+  SingleThreadedLinalgScope& operator=(const SingleThreadedLinalgScope&) = delete;
+
+ private:
+  int saved_;
+};
+
 // Orthonormal basis of the column space of y ((n, l) float64), n >= l.
 torch::Tensor qr_orthonormal_basis(const torch::Tensor& y) {
   return std::get<0>(torch::linalg_qr(y, "reduced")).contiguous();
@@ -178,6 +193,7 @@ TruncatedSvd randomized_svd(const CsrMatrix& a, const RandomizedSvdOptions& opti
   for (auto& c : ac.col_index) c = compact_of[static_cast<size_t>(c)];  // order within rows is kept
   const CsrMatrix at = ac.transposed();
   const int64_t width = std::min(options.rank + options.oversample, max_rank);  // l = k + p
+  const SingleThreadedLinalgScope one_thread;
 
   // 1. Range finder: Q spans A * Omega, Omega (used cols, l) Gaussian.
   torch::Tensor q = qr_orthonormal_basis(sparse_times_dense(ac, gaussian_matrix(num_used, width, options.seed)));

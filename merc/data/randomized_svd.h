@@ -7,9 +7,11 @@
 // Determinism: the Gaussian test matrix comes from std::mt19937_64 and a Box-Muller transform
 // written here (std::normal_distribution's algorithm is implementation-defined); the sparse
 // products compute each output row in one fixed order, so their results do not depend on the
-// number of threads; dense QR/SVD run in double precision through LibTorch. Singular vectors are
-// defined up to sign, so each right singular vector is flipped to make its largest-magnitude
-// entry positive (first such entry on ties).
+// number of threads; dense QR/SVD run in double precision through LibTorch on ONE thread, because
+// BLAS rounding depends on its thread count: randomized_svd sets at::set_num_threads(1) while it
+// runs and restores the previous value afterwards (so do not run it concurrently with torch work
+// that changes or relies on that setting). Singular vectors are defined up to sign, so each right
+// singular vector is flipped to make its largest-magnitude entry positive (first on ties).
 
 #include <cstdint>
 #include <vector>

@@ -36,10 +36,11 @@ struct TextFeaturizerOptions {
   // Output features per utterance. 100 is the size of the text features this field publishes
   // for MELD/IEMOCAP baselines (COSMIC/DialogueRNN textCNN vectors are 100-d).
   int64_t dim = 100;
-  // 2^16 = 65536 buckets. MELD train has ~10^5 distinct n-grams, so buckets are shared, but
-  // signed hashing keeps collision noise zero-mean and the SVD averages it out; the cost that
-  // grows with buckets is the state (2^hash_bits * dim * 4 bytes: 26 MB at 16 bits, dim 100) and
-  // the (2^hash_bits, dim + oversample) float64 work matrices of the SVD (58 MB). Max 24.
+  // 2^16 = 65536 buckets. MELD train has 67k distinct n-grams (29k of them in >= 2 utterances),
+  // so some buckets are shared, but signed hashing keeps collision noise zero-mean and the SVD
+  // averages it out. What grows with buckets is the state (2^hash_bits * dim * 4 bytes: 26 MB at
+  // 16 bits, dim 100) and, at most, the SVD's (buckets in use, dim + oversample) float64 work
+  // matrices (58 MB at 2^16). Max 24.
   int hash_bits = 16;
   // Word unigrams and bigrams: bigrams keep negation and short phrases ("not good", "oh my").
   int word_ngram_max = 2;  // 0 = no word n-grams
@@ -55,8 +56,11 @@ struct TextFeaturizerOptions {
   // anyway, and stops n-grams never seen in training from shrinking an eval row's norm. 0 keeps
   // every bucket: one unseen in training then gets the largest idf, ln(1 + n) + 1.
   int64_t min_df = 2;
-  // Randomized SVD (Halko et al. 2011): p = 10 extra directions and q = 4 subspace iterations
-  // make the top-dim subspace accurate even when the spectrum decays slowly, as TF-IDF's does.
+  // Randomized SVD (Halko et al. 2011): p = 10 extra directions and q = 4 subspace iterations.
+  // The leading components come out exact to rounding; the last ones of a slowly decaying
+  // spectrum (TF-IDF's) only approximately (MELD, dim 100: seeds 0 and 1 agree on the first 35
+  // components to |cos| > 0.999, on 71 of 100 principal angles to cos > 0.99). The seed is part
+  // of the saved state, so a fitted transform is always reproduced exactly.
   int64_t oversample = 10;
   int power_iterations = 4;
   uint64_t seed = 0;

@@ -151,6 +151,15 @@ TEST(TextFeaturizer, SameSeedIsBitwiseDeterministic) {
   EXPECT_EQ(fa.rows, 50);
   EXPECT_EQ(fa.cols, 16);
   EXPECT_TRUE(bitwise_equal(fa, b.transform(eval)));
+  // Also under another torch/OpenMP thread count (BLAS rounding depends on it; the fit pins the
+  // dense steps to one thread and restores the caller's setting).
+  const int saved_threads = at::get_num_threads();
+  at::set_num_threads(2);
+  const TextFeaturizer c = TextFeaturizer::fit(train, small_options());
+  EXPECT_EQ(at::get_num_threads(), 2);
+  at::set_num_threads(saved_threads);
+  EXPECT_EQ(c.components(), a.components());
+  EXPECT_TRUE(bitwise_equal(fa, c.transform(eval)));
   EXPECT_GT(a.explained_variance_ratio(), 0.0);
   EXPECT_LT(a.explained_variance_ratio(), 1.0);
 }
