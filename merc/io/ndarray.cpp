@@ -16,6 +16,20 @@ int64_t dtype_itemsize(DType dtype) {
   return 1;
 }
 
+bool is_integer_dtype(DType dtype) {
+  switch (dtype) {
+    case DType::kBool: case DType::kInt8: case DType::kUInt8: case DType::kInt16: case DType::kUInt16:
+    case DType::kInt32: case DType::kUInt32: case DType::kInt64: case DType::kUInt64:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool is_float_dtype(DType dtype) {
+  return dtype == DType::kFloat16 || dtype == DType::kFloat32 || dtype == DType::kFloat64;
+}
+
 std::string dtype_descr(DType dtype) {
   switch (dtype) {
     case DType::kBool: return "|b1";

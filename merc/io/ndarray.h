@@ -17,6 +17,10 @@ class PyValue;  // merc/io/pickle.h
 enum class DType { kBool, kInt8, kUInt8, kInt16, kUInt16, kInt32, kUInt32, kInt64, kUInt64,
                    kFloat16, kFloat32, kFloat64, kObject };
 
+// Integer dtypes, bool included (readers accept 0/1 label and id arrays stored as bool), and
+// floating dtypes.
+bool is_integer_dtype(DType dtype);
+bool is_float_dtype(DType dtype);
 // Bytes per element (8 for kObject: one reference).
 int64_t dtype_itemsize(DType dtype);
 // numpy's name for the dtype in native little-endian form: "<f4", "|u1", "|b1", "|O".

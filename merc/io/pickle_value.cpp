@@ -29,16 +29,6 @@ std::string_view pyvalue_scalar_type_name(DType d) {
   return "numpy.generic";
 }
 
-bool pyvalue_is_integer_dtype(DType d) {
-  switch (d) {
-    case DType::kBool: case DType::kInt8: case DType::kUInt8: case DType::kInt16: case DType::kUInt16:
-    case DType::kInt32: case DType::kUInt32: case DType::kInt64: case DType::kUInt64:
-      return true;
-    default:
-      return false;
-  }
-}
-
 void pyvalue_repr_string(std::string& out, std::string_view s, bool is_bytes) {
   out += is_bytes ? "b'" : "'";
   for (char c : s) {
@@ -107,7 +97,7 @@ void pyvalue_repr_into(std::string& out, const PyValue& v, size_t limit) {
       out += pyvalue_scalar_type_name(a.dtype);
       out += "(";
       if (a.dtype == DType::kObject || a.numel() != 1) out += "?";
-      else if (pyvalue_is_integer_dtype(a.dtype)) out += std::to_string(a.get_int64(0));
+      else if (is_integer_dtype(a.dtype)) out += std::to_string(a.get_int64(0));
       else out += pickle_detail::python_float_repr(a.get_double(0));
       out += ")";
       return;
@@ -177,7 +167,7 @@ int64_t PyValue::as_int() const {
   if (type_ == PyType::kBool) return std::get<bool>(value_) ? 1 : 0;
   if (type_ == PyType::kNumpyScalar) {
     const NdArray& a = std::get<NdArray>(value_);
-    if (pyvalue_is_integer_dtype(a.dtype) && a.numel() == 1) return a.get_int64(0);
+    if (is_integer_dtype(a.dtype) && a.numel() == 1) return a.get_int64(0);
   }
   pyvalue_wrong_type("int", *this);
 }
@@ -400,7 +390,7 @@ std::string key_to_string(const PyValue& key) {
     case PyType::kFloat: return pickle_detail::python_float_repr(key.as_float());
     case PyType::kNumpyScalar: {
       const NdArray& a = key.as_array();
-      if (a.dtype != DType::kObject && pyvalue_is_integer_dtype(a.dtype) && a.dtype != DType::kBool)
+      if (a.dtype != DType::kObject && is_integer_dtype(a.dtype) && a.dtype != DType::kBool)
         return std::to_string(a.get_int64(0));
       if (a.dtype == DType::kFloat64 || a.dtype == DType::kFloat32 || a.dtype == DType::kFloat16)
         return pickle_detail::python_float_repr(a.get_double(0));

@@ -9,21 +9,12 @@
 namespace merc::data {
 
 using io::DType;
+using io::is_float_dtype;
+using io::is_integer_dtype;
 using io::PyType;
 using io::PyValue;
 
 namespace {
-
-bool is_integer_dtype(DType d) {
-  switch (d) {
-    case DType::kBool: case DType::kInt8: case DType::kUInt8: case DType::kInt16: case DType::kUInt16:
-    case DType::kInt32: case DType::kUInt32: case DType::kInt64: case DType::kUInt64:
-      return true;
-    default:
-      return false;
-  }
-}
-bool is_float_dtype(DType d) { return d == DType::kFloat16 || d == DType::kFloat32 || d == DType::kFloat64; }
 
 // Elements of a list/tuple, or of a 1-D object ndarray; nullptr for anything else.
 const std::vector<io::PyRef>* sequence_items(const PyValue& v) {
