@@ -3,6 +3,9 @@
 #include <fstream>
 
 #include "merc/core/error.h"
+#include "merc/data/readers/cosmic.h"
+#include "merc/data/readers/gcnet_labels.h"
+#include "merc/data/readers/mmsa.h"
 
 namespace merc::data {
 
@@ -10,6 +13,21 @@ const std::vector<FormatReader>& format_readers() {
   // Order matters for detection: the first row whose detect() accepts the input wins, so more
   // specific layouts come before more general ones.
   static const std::vector<FormatReader> kReaders = {
+      {"gcnet-labels",
+       "GCNet/MoMKE/ComP label pickle: list of 6 (IEMOCAP 4/6-way) or 7 (CMU-MOSI/MOSEI); features from "
+       "per-utterance folders via --features MODALITY=DIR",
+       detect_gcnet_labels, read_gcnet_labels},
+      {"mmsa", "MMSA aligned_50.pkl / unaligned_50.pkl (RoHyDR): {train, valid, test} dicts of [N, T, D] arrays",
+       detect_mmsa, read_mmsa},
+      {"cosmic-emorynlp",
+       "COSMIC emorynlp_features_roberta.pkl: list of 10 with 4 RoBERTa layers (stored as text [L, 4096])",
+       detect_cosmic_emorynlp, read_cosmic_emorynlp},
+      {"cosmic-text-iemocap", "COSMIC iemocap.pkl: list of 6 (speakers M/F, labels, sentences, train/test/valid ids)",
+       detect_cosmic_text_iemocap, read_cosmic_text_iemocap},
+      {"cosmic-text-meld", "COSMIC meld.pkl: list of 7 (one-hot speakers, emotion, sentiment, sentences, ids)",
+       detect_cosmic_text_meld, read_cosmic_text_meld},
+      {"cosmic-text-emorynlp", "COSMIC emorynlp.pkl: list of 6 (one-hot speakers, labels, sentences, ids)",
+       detect_cosmic_text_emorynlp, read_cosmic_text_emorynlp},
   };
   return kReaders;
 }
