@@ -89,12 +89,26 @@ class PyValue {
   std::vector<PyRef>& mutable_items();
   std::vector<std::pair<PyRef, PyRef>>& mutable_dict_items();
   NdArray& mutable_array();
+  std::string& mutable_str();  // str / bytes payload (the VM decodes deferred Python 2 str here)
+  // kDtype only: numpy recorded this dtype as big-endian ('>'). Arrays are always converted to
+  // native order; the flag lets the VM byteswap and lets `repr` show the dtype as numpy wrote it.
+  bool dtype_big_endian() const { return dtype_big_endian_; }
+  void set_dtype_big_endian(bool v) { dtype_big_endian_ = v; }
+  // kDtype only: numpy's fixed-width text dtypes 'U<n>' (UCS-4) and 'S<n>' (bytes): kind 'U' or
+  // 'S' and n; kind 0 for every other dtype. Such arrays decode to object arrays of str / bytes
+  // (trailing NULs stripped, as numpy does) and such scalars (numpy.str_) to plain str / bytes.
+  char dtype_text_kind() const { return dtype_text_kind_; }
+  int64_t dtype_text_chars() const { return dtype_text_chars_; }
+  void set_dtype_text(char kind, int64_t chars) { dtype_text_kind_ = kind; dtype_text_chars_ = chars; }
 
   bool equals(const PyValue& other) const;  // Python == for keys (int/bool/float cross-compare)
 
  private:
   PyType type_ = PyType::kNone;
   bool ordered_dict_ = false;
+  bool dtype_big_endian_ = false;
+  char dtype_text_kind_ = 0;
+  int64_t dtype_text_chars_ = 0;
   std::variant<std::monostate, bool, int64_t, double, std::string, std::vector<PyRef>,
                std::vector<std::pair<PyRef, PyRef>>, NdArray, PyGlobal>
       value_;
