@@ -5,6 +5,7 @@
 #include "merc/core/error.h"
 #include "merc/data/readers/cosmic.h"
 #include "merc/data/readers/gcnet_labels.h"
+#include "merc/data/readers/merc_native.h"
 #include "merc/data/readers/mmsa.h"
 
 namespace merc::data {
@@ -13,6 +14,8 @@ const std::vector<FormatReader>& format_readers() {
   // Order matters for detection: the first row whose detect() accepts the input wins, so more
   // specific layouts come before more general ones.
   static const std::vector<FormatReader> kReaders = {
+      {"merc", "merc native dataset file (.safetensors, safetensors-compatible)", detect_merc_native,
+       read_merc_native},
       {"gcnet-labels",
        "GCNet/MoMKE/ComP label pickle: list of 6 (IEMOCAP 4/6-way) or 7 (CMU-MOSI/MOSEI); features from "
        "per-utterance folders via --features MODALITY=DIR",
@@ -44,6 +47,8 @@ const FormatReader& find_format_reader(std::string_view name) {
 namespace {
 bool looks_like_pickle(const std::filesystem::path& path) {
   const auto ext = path.extension().string();
+  // A safetensors file starts with its little-endian header length, whose first byte can be 0x80.
+  if (ext == ".safetensors") return false;
   if (ext == ".pkl" || ext == ".pickle" || ext == ".p") return true;
   std::ifstream in(path, std::ios::binary);
   char c = 0;
