@@ -5,6 +5,7 @@
 #include "merc/core/error.h"
 #include "merc/data/readers/cosmic.h"
 #include "merc/data/readers/gcnet_labels.h"
+#include "merc/data/readers/graph_pickle.h"
 #include "merc/data/readers/merc_native.h"
 #include "merc/data/readers/mmsa.h"
 
@@ -13,9 +14,13 @@ namespace merc::data {
 const std::vector<FormatReader>& format_readers() {
   // Order matters for detection: the first row whose detect() accepts the input wins, so more
   // specific layouts come before more general ones.
+  // The graph ERC pickle rows below are mutually exclusive (arity, element types, identifying
+  // dims), so their relative order does not matter.
   static const std::vector<FormatReader> kReaders = {
       {"merc", "merc native dataset file (.safetensors, safetensors-compatible)", detect_merc_native,
        read_merc_native},
+      // IMER label pickles, MMSA and COSMIC (gcnet_labels.h, mmsa.h, cosmic.h). cosmic-emorynlp has
+      // the same arity as m3net-iemocap-roberta but one-hot speakers; it is listed first.
       {"gcnet-labels",
        "GCNet/MoMKE/ComP label pickle: list of 6 (IEMOCAP 4/6-way) or 7 (CMU-MOSI/MOSEI); features from "
        "per-utterance folders via --features MODALITY=DIR",
@@ -31,6 +36,26 @@ const std::vector<FormatReader>& format_readers() {
        detect_cosmic_text_meld, read_cosmic_text_meld},
       {"cosmic-text-emorynlp", "COSMIC emorynlp.pkl: list of 6 (one-hot speakers, labels, sentences, ids)",
        detect_cosmic_text_emorynlp, read_cosmic_text_emorynlp},
+      // Graph ERC feature pickles (graph_pickle.h).
+      {"m3net-iemocap", "M3Net/MMGCN/MoED IEMOCAP_features.pkl: 9-tuple, textCNN 100 / IS10 1582 / denseface 342, 6 classes",
+       detect_m3net_iemocap, read_m3net_iemocap},
+      {"m3net-iemocap-roberta", "COSMIC iemocap_features_roberta.pkl (used by M3Net/MoED): 10-tuple, RoBERTa 4x1024 text; "
+       "audio/visual/split from IEMOCAP_features.pkl when it sits beside it",
+       detect_m3net_iemocap_roberta, read_m3net_iemocap_roberta},
+      {"m3net-meld", "M3Net/MMGCN/MoED MELD_features_raw1.pkl: 10-tuple, text 600 / audio 300 / denseface 342, 7 classes, 9 speaker slots",
+       detect_m3net_meld, read_m3net_meld},
+      {"m3net-meld-roberta", "COSMIC meld_features_roberta.pkl (used by M3Net/MoED): 11-tuple, RoBERTa 4x1024 text; "
+       "audio/visual/split from MELD_features_raw1.pkl when it sits beside it",
+       detect_m3net_meld_roberta, read_m3net_meld_roberta},
+      {"graphsmile-iemocap", "GraphSmile IEMOCAP pickle: 12-tuple, text 4x1024 / audio 1582 / visual 342, 6 classes",
+       detect_graphsmile_iemocap, read_graphsmile_iemocap},
+      {"graphsmile-iemocap4", "GraphSmile IEMOCAP4 pickle: 9-tuple, text 1024 / audio 100 / visual 512, 4 classes",
+       detect_graphsmile_iemocap4, read_graphsmile_iemocap4},
+      {"graphsmile-meld", "GraphSmile MELD pickle: 14-tuple, text 4x1024 / audio 300 / visual 342, 7 classes",
+       detect_graphsmile_meld, read_graphsmile_meld},
+      {"graphsmile-mosei7", "GraphSmile CMUMOSEI7 / MoED cmumosei_multi_regression_features.pkl: 9-tuple, float "
+       "sentiment binned into 7 classes (score kept)",
+       detect_graphsmile_mosei7, read_graphsmile_mosei7},
   };
   return kReaders;
 }
