@@ -86,11 +86,11 @@ TEST(Cosmic, BrokenFilesAreFormatErrors) {
   };
   expect_format_error(read("broken/cosmic_roberta_rows.pkl"),
                       {"cosmic_roberta_rows.pkl", "roberta3['1_2_1']", "1 x 8 features, expected 2 utterances"});
-  expect_format_error(read("broken/cosmic_two_hot.pkl"), {"speakers['1_2_1'][0]: not a one-hot speaker vector"});
-  expect_format_error(read("broken/cosmic_unknown_id.pkl"), {"test_ids lists dialogue '9_9_9' which has no labels"});
+  expect_format_error(read("broken/cosmic_two_hot.pkl"), {"speakers['1_2_1'][0] is not a one-hot speaker vector"});
+  expect_format_error(read("broken/cosmic_unknown_id.pkl"), {"test_ids lists dialogue '9_9_9' that labels does not have"});
   expect_format_error(read("broken/cosmic_label_range.pkl"), {"labels['2_1_1'][1]: label 7 outside 0..6"});
-  expect_format_error(read("broken/cosmic_meld_sentiment.pkl"), {"sentiment_labels[1039]: sentiment label 3 outside 0..2"});
-  expect_format_error(read("cosmic/emorynlp.pkl", "cosmic-emorynlp"), {"expected a list of 10 items", "got list of 6"});
+  expect_format_error(read("broken/cosmic_meld_sentiment.pkl"), {"sentiment_labels['1039']: sentiment label 3 outside 0..2"});
+  expect_format_error(read("cosmic/emorynlp.pkl", "cosmic-emorynlp"), {"expected a 10-tuple", "got a 6-list"});
 }
 
 TEST(Cosmic, DetectionSeparatesTheLayouts) {

@@ -162,10 +162,10 @@ TEST(GcnetLabels, BrokenFilesAreFormatErrors) {
   expect_format_error(read("broken/gcnet_arity5.pkl", "gcnet-labels"),
                       {"gcnet_arity5.pkl", "expected a list of 6", "or 7", "got list of 5"});
   expect_format_error(read("broken/gcnet_length_mismatch.pkl"),
-                      {"gcnet_length_mismatch.pkl", "'Ses01M_script01_1'", "2 utterance ids but 1 labels"});
-  expect_format_error(read("broken/gcnet_unknown_split_vid.pkl"), {"testVid lists video 'Ses09F_impro99'", "not in videoIDs"});
-  expect_format_error(read("broken/gcnet_vid_in_two_splits.pkl"), {"'Ses01F_impro01' is in both trainVid and testVid"});
-  expect_format_error(read("broken/gcnet_bad_speaker.pkl", "gcnet-labels"), {"speaker 'X' is neither 'F' nor 'M'"});
+                      {"gcnet_length_mismatch.pkl", "video 'Ses01M_script01_1': 2 utterance ids but 1 labels"});
+  expect_format_error(read("broken/gcnet_unknown_split_vid.pkl"), {"testVid lists dialogue 'Ses09F_impro99' that videoIDs does not have"});
+  expect_format_error(read("broken/gcnet_vid_in_two_splits.pkl"), {"dialogue 'Ses01F_impro01' is in both trainVid and testVid"});
+  expect_format_error(read("broken/gcnet_bad_speaker.pkl", "gcnet-labels"), {"videoSpeakers['Ses05F_impro02'][1] is speaker 'X'"});
   expect_format_error(read("broken/IEMOCAP_features_raw_4way.pkl"), {"says 4way", "label 5"});
   // A pickle of another layout forced through this reader.
   expect_format_error(read("mmsa/MOSI/aligned_50.pkl", "gcnet-labels"), {"aligned_50.pkl", "expected a list of 6", "got dict"});

@@ -94,7 +94,7 @@ TEST(Mmsa, BrokenFilesAreFormatErrors) {
   expect_format_error(read("broken/mmsa_missing_split.pkl"), {"no 'test' split"});
   expect_format_error(read("broken/mmsa_dim_mismatch.pkl"), {"'audio' has dim 3 in split 'test' but 2 in split 'train'"});
   expect_format_error(read("broken/mmsa_bad_length.pkl"), {"audio_lengths[0] = 9 outside 0..5"});
-  expect_format_error(read("gcnet/CMUMOSI_features_raw_2way.pkl"), {"expected a dict, got list"});
+  expect_format_error(read("gcnet/CMUMOSI_features_raw_2way.pkl"), {"expected a dict with train, valid and test splits, got list"});
 }
 
 TEST(Mmsa, RejectsFeatureFoldersAndDetectsOnlyMmsaDicts) {

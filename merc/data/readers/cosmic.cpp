@@ -1,9 +1,11 @@
 #include "merc/data/readers/cosmic.h"
 
-#include <set>
+#include <memory>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "merc/core/error.h"
-#include "merc/data/readers/imer_pickle_fields.h"
+#include "merc/data/readers/pickle_layout.h"
 
 namespace merc::data {
 
@@ -13,15 +15,13 @@ using io::PyValue;
 // Named (not anonymous) so that unity builds cannot mix these helpers with other readers'.
 namespace cosmic_detail {
 
-enum class SpeakerCode { kMaleFemale, kOneHot };
-
 // Where each field sits in one COSMIC list; -1 = absent.
 struct CosmicLayout {
   const char* format;
   const char* dataset;
   size_t size;
   int speakers, labels, sentiment, roberta, sentences, train, test, valid;
-  SpeakerCode speaker_code;
+  SpeakerEncoding speaker_code;
   std::vector<std::string> class_names;
   std::vector<const char*> field_names;  // for messages, by index
 };
@@ -31,70 +31,112 @@ const std::vector<std::string> kMeldClasses = {"neutral", "surprise", "fear", "s
 const std::vector<std::string> kEmoryClasses = {"joyful", "mad", "peaceful", "neutral", "sad", "powerful", "scared"};
 
 const CosmicLayout kEmoryRoberta = {
-    "cosmic-emorynlp", "EmoryNLP", 10, 0, 1, -1, 2, 6, 7, 8, 9, SpeakerCode::kOneHot, kEmoryClasses,
+    "cosmic-emorynlp", "EmoryNLP", 10, 0, 1, -1, 2, 6, 7, 8, 9, SpeakerEncoding::kOneHot, kEmoryClasses,
     {"speakers", "labels", "roberta1", "roberta2", "roberta3", "roberta4", "sentences", "trainId", "testId", "validId"}};
 const CosmicLayout kIemocapText = {
-    "cosmic-text-iemocap", "IEMOCAP-6", 6, 0, 1, -1, -1, 2, 3, 4, 5, SpeakerCode::kMaleFemale, kIemocapClasses,
+    "cosmic-text-iemocap", "IEMOCAP-6", 6, 0, 1, -1, -1, 2, 3, 4, 5, SpeakerEncoding::kMaleFemale, kIemocapClasses,
     {"speakers", "labels", "sentences", "train_ids", "test_ids", "valid_ids"}};
 const CosmicLayout kMeldText = {
-    "cosmic-text-meld", "MELD", 7, 0, 1, 2, -1, 3, 4, 5, 6, SpeakerCode::kOneHot, kMeldClasses,
+    "cosmic-text-meld", "MELD", 7, 0, 1, 2, -1, 3, 4, 5, 6, SpeakerEncoding::kOneHot, kMeldClasses,
     {"speakers", "emotion_labels", "sentiment_labels", "sentences", "train_ids", "test_ids", "valid_ids"}};
 const CosmicLayout kEmoryText = {
-    "cosmic-text-emorynlp", "EmoryNLP", 6, 0, 1, -1, -1, 2, 3, 4, 5, SpeakerCode::kOneHot, kEmoryClasses,
+    "cosmic-text-emorynlp", "EmoryNLP", 6, 0, 1, -1, -1, 2, 3, 4, 5, SpeakerEncoding::kOneHot, kEmoryClasses,
     {"speakers", "labels", "sentences", "train_ids", "test_ids", "valid_ids"}};
-
-const PyValue* first_value(const PyValue& v) {
-  if (!v.is_dict() || v.size() == 0) return nullptr;
-  return v.dict_items().front().second.get();
-}
 
 // The first speaker entry of the first dialogue, if the speakers dict looks like one.
 const PyValue* first_speaker(const PyValue& speakers) {
-  const PyValue* seq = first_value(speakers);
-  if (!seq || !(seq->is_sequence() || seq->type() == io::PyType::kNdArray)) return nullptr;
+  const PyValue* seq = first_dict_value(speakers);
+  if (!seq) return nullptr;
   if (seq->type() == io::PyType::kNdArray) return seq;  // a (L, K) one-hot array
-  if (seq->size() == 0) return nullptr;
+  if (!seq->is_sequence() || seq->size() == 0) return nullptr;
   return seq->items()[0].get();
 }
 
 bool detect(const Probe& probe, const CosmicLayout& layout) {
   const PyValue* root = probe.pickle.get();
   if (!root || !root->is_sequence() || root->size() != layout.size) return false;
+  const auto& items = root->items();
   for (int i : {layout.train, layout.test, layout.valid})
-    if (!pickle_item(*root, static_cast<size_t>(i)).is_collection()) return false;
+    if (!items[static_cast<size_t>(i)]->is_collection()) return false;
   for (size_t i = 0; i < static_cast<size_t>(layout.train); ++i)
-    if (!pickle_item(*root, i).is_dict()) return false;
-  const PyValue* spk = first_speaker(pickle_item(*root, static_cast<size_t>(layout.speakers)));
+    if (!items[i]->is_dict()) return false;
+  const PyValue* spk = first_speaker(*items[static_cast<size_t>(layout.speakers)]);
   if (!spk) return false;
-  if (layout.speaker_code == SpeakerCode::kMaleFemale)
+  if (layout.speaker_code == SpeakerEncoding::kMaleFemale)
     return spk->type() == io::PyType::kStr && (spk->as_str() == "M" || spk->as_str() == "F");
   return spk->is_sequence() || spk->type() == io::PyType::kNdArray;
 }
 
-// Speaker slot per utterance from one-hot rows (list of lists / arrays, or an (L, K) array).
-std::vector<int64_t> one_hot_slots(const PyValue& v, const std::string& source, const std::string& what,
-                                   int64_t* width) {
-  const FeatureMatrix m = feature_matrix(v, source, what);
-  if (*width == 0) *width = m.cols;
-  if (m.rows > 0 && m.cols != *width)
-    MERC_FORMAT_ERROR(source, "{}: one-hot speaker vectors have {} slots, earlier ones had {}", what, m.cols, *width);
-  std::vector<int64_t> slots;
-  for (int64_t r = 0; r < m.rows; ++r) {
-    int64_t slot = -1, ones = 0;
-    for (int64_t j = 0; j < m.cols; ++j) {
-      const float x = m.row(r)[j];
-      if (x == 1.0f) {
-        slot = j;
-        ++ones;
-      } else if (x != 0.0f) {
-        ones = -1;
-        break;
-      }
-    }
-    if (ones != 1) MERC_FORMAT_ERROR(source, "{}[{}]: not a one-hot speaker vector", what, r);
-    slots.push_back(slot);
+struct Fields {
+  const CosmicLayout& layout;
+  const std::string& source;
+  std::vector<std::unique_ptr<DictById>> dicts;  // by item index; null for the id lists
+  const DictById& at(int i) const { return *dicts[static_cast<size_t>(i)]; }
+  std::string name(int i) const { return layout.field_names[static_cast<size_t>(i)]; }
+};
+
+Dialogue read_dialogue(const Fields& f, const std::string& vid, int64_t* slots, int64_t* text_dim) {
+  const CosmicLayout& layout = f.layout;
+  const std::string& source = f.source;
+  const std::string where = "['" + vid + "']";
+  Dialogue dlg;
+  dlg.id = vid;
+  const auto sent = str_list(f.at(layout.sentences).at(vid), source, f.name(layout.sentences) + where);
+  const auto lab = int_list(f.at(layout.labels).at(vid), source, f.name(layout.labels) + where);
+  const SpeakerCodes spk = decode_speakers(f.at(layout.speakers).at(vid), layout.speaker_code, source,
+                                           f.name(layout.speakers) + where);
+  const size_t L = sent.size();
+  if (lab.size() != L || spk.index.size() != L)
+    MERC_FORMAT_ERROR(source, "dialogue '{}': {} sentences but {} labels and {} speakers", vid, L, lab.size(),
+                      spk.index.size());
+  if (L > 0) {
+    if (*slots == 0) *slots = spk.slots;
+    if (spk.slots != *slots)
+      MERC_FORMAT_ERROR(source, "{}: {} speaker slots, earlier dialogues have {}", f.name(layout.speakers) + where,
+                        spk.slots, *slots);
   }
-  return slots;
+  if (layout.sentiment >= 0) {
+    const auto senti = int_list(f.at(layout.sentiment).at(vid), source, f.name(layout.sentiment) + where);
+    if (senti.size() != L)
+      MERC_FORMAT_ERROR(source, "dialogue '{}': {} sentences but {} sentiment labels", vid, L, senti.size());
+    for (int64_t s : senti)
+      if (s < 0 || s > 2) MERC_FORMAT_ERROR(source, "{}: sentiment label {} outside 0..2", f.name(layout.sentiment) + where, s);
+  }
+  for (size_t u = 0; u < L; ++u) {
+    if (lab[u] < 0 || lab[u] >= static_cast<int64_t>(layout.class_names.size()))
+      MERC_FORMAT_ERROR(source, "{}[{}]: label {} outside 0..{}", f.name(layout.labels) + where, u, lab[u],
+                        layout.class_names.size() - 1);
+    Utterance utt;
+    utt.id = fmt::format("{}_{}", vid, u);
+    utt.speaker = spk.index[u];
+    // Letters as stored; one-hot slots have no name in the file.
+    utt.speaker_name = layout.speaker_code == SpeakerEncoding::kOneHot ? "" : spk.name[u];
+    utt.label = lab[u];
+    utt.transcript = sent[u];
+    dlg.utterances.push_back(std::move(utt));
+  }
+  if (layout.roberta >= 0) {
+    std::vector<FeatureMatrix> layers;
+    for (int k = 0; k < 4; ++k) {
+      const int idx = layout.roberta + k;
+      layers.push_back(matrix_from(f.at(idx).at(vid), source, f.name(idx) + where));
+      if (layers.back().rows != static_cast<int64_t>(L) || (k > 0 && layers.back().cols != layers.front().cols))
+        MERC_FORMAT_ERROR(source, "{}: {} x {} features, expected {} utterances x {}", f.name(idx) + where,
+                          layers.back().rows, layers.back().cols, L, layers.front().cols);
+    }
+    const int64_t D = layers.front().cols;
+    if (L > 0) {
+      if (*text_dim == 0) *text_dim = 4 * D;
+      if (4 * D != *text_dim)
+        MERC_FORMAT_ERROR(source, "dialogue '{}': RoBERTa features have dim {} but earlier dialogues have {}", vid, D,
+                          *text_dim / 4);
+    }
+    FeatureMatrix text(static_cast<int64_t>(L), 4 * D);
+    for (int64_t u = 0; u < static_cast<int64_t>(L); ++u)
+      for (size_t k = 0; k < 4; ++k) std::copy(layers[k].row(u), layers[k].row(u) + D, text.row(u) + static_cast<int64_t>(k) * D);
+    dlg.features[0] = std::move(text);
+  }
+  return dlg;
 }
 
 Dataset read(const Probe& probe, const ReadOptions& options, const CosmicLayout& layout) {
@@ -104,128 +146,50 @@ Dataset read(const Probe& probe, const ReadOptions& options, const CosmicLayout&
                             layout.format));
   const PyValue* root = probe.pickle.get();
   if (!root) MERC_FORMAT_ERROR(source, "not a pickle file (the {} layout is a pickled list)", layout.format);
-  if (!root->is_sequence() || root->size() != layout.size) {
-    std::string names;
-    for (const char* n : layout.field_names) names += (names.empty() ? "" : ", ") + std::string(n);
-    MERC_FORMAT_ERROR(source, "expected a list of {} items ({}), got {} of {}", layout.size, names, root->type_name(),
-                      root->is_collection() || root->is_dict() ? root->size() : 1);
-  }
-  auto field = [&](int i) -> const PyValue& { return pickle_item(*root, static_cast<size_t>(i)); };
-  auto name = [&](int i) { return std::string(layout.field_names[static_cast<size_t>(i)]); };
-  const PyValue& speakers = expect_dict(field(layout.speakers), source, name(layout.speakers));
-  const PyValue& labels = expect_dict(field(layout.labels), source, name(layout.labels));
-  const PyValue& sentences = expect_dict(field(layout.sentences), source, name(layout.sentences));
+  const std::vector<std::string_view> names(layout.field_names.begin(), layout.field_names.end());
+  const auto& items = expect_tuple(*root, source, names);
+  Fields f{layout, source, {}};
+  f.dicts.resize(layout.size);
+  for (int i = 0; i < layout.train; ++i)
+    f.dicts[static_cast<size_t>(i)] =
+        std::make_unique<DictById>(dict_item(items, static_cast<size_t>(i), source, names[static_cast<size_t>(i)]),
+                                   source, f.name(i));
 
   Dataset ds;
   ds.info.name = layout.dataset;
   ds.info.task = Task::kClassification;
   ds.info.class_names = layout.class_names;
   ds.info.notes = fmt::format("COSMIC pickle ({})", layout.format);
-  if (layout.roberta >= 0) {
-    ds.info.modality_sources[0] = "COSMIC RoBERTa layers -1..-4 concatenated";
-  }
+  if (layout.roberta >= 0) ds.info.modality_sources[0] = "COSMIC RoBERTa layers -1..-4 concatenated";
 
-  SplitScheme scheme;
-  scheme.name = "given";
-  std::set<std::string> seen;
-  int64_t slots_width = 0;
-  const std::pair<const char*, int> parts[] = {{"train", layout.train}, {"valid", layout.valid}, {"test", layout.test}};
-  auto add_dialogue = [&](const PyRef& vid, const std::string& key) {
-    const std::string where = "[" + key_repr(*vid) + "]";
-    Dialogue dlg;
-    dlg.id = key;
-    const auto sent = string_list(dict_entry(sentences, *vid, source, name(layout.sentences)), source,
-                                  name(layout.sentences) + where);
-    const auto lab = int_list(dict_entry(labels, *vid, source, name(layout.labels)), source, name(layout.labels) + where);
-    const PyValue& spk_v = dict_entry(speakers, *vid, source, name(layout.speakers));
-    std::vector<int64_t> spk;
-    std::vector<std::string> spk_names;
-    if (layout.speaker_code == SpeakerCode::kMaleFemale) {
-      spk_names = string_list(spk_v, source, name(layout.speakers) + where);
-      for (const auto& s : spk_names) {
-        if (s != "M" && s != "F")
-          MERC_FORMAT_ERROR(source, "{}{}: speaker '{}' is neither 'M' nor 'F'", name(layout.speakers), where, s);
-        spk.push_back(s == "M" ? 0 : 1);  // COSMIC: [1, 0] if x == 'M' else [0, 1]
-      }
-    } else {
-      spk = one_hot_slots(spk_v, source, name(layout.speakers) + where, &slots_width);
-      spk_names.assign(spk.size(), "");
-    }
-    const size_t L = sent.size();
-    if (lab.size() != L || spk.size() != L)
-      MERC_FORMAT_ERROR(source, "dialogue {}: {} sentences but {} labels and {} speakers", key_repr(*vid), L, lab.size(),
-                        spk.size());
-    if (layout.sentiment >= 0) {
-      const auto senti = int_list(dict_entry(field(layout.sentiment), *vid, source, name(layout.sentiment)), source,
-                                  name(layout.sentiment) + where);
-      if (senti.size() != L)
-        MERC_FORMAT_ERROR(source, "dialogue {}: {} sentences but {} sentiment labels", key_repr(*vid), L, senti.size());
-      for (int64_t s : senti)
-        if (s < 0 || s > 2) MERC_FORMAT_ERROR(source, "{}{}: sentiment label {} outside 0..2", name(layout.sentiment), where, s);
-    }
-    for (size_t u = 0; u < L; ++u) {
-      if (lab[u] < 0 || lab[u] >= static_cast<int64_t>(layout.class_names.size()))
-        MERC_FORMAT_ERROR(source, "{}{}[{}]: label {} outside 0..{}", name(layout.labels), where, u, lab[u],
-                          layout.class_names.size() - 1);
-      Utterance utt;
-      utt.id = fmt::format("{}_{}", key, u);
-      utt.speaker = spk[u];
-      utt.speaker_name = spk_names[u];
-      utt.label = lab[u];
-      utt.transcript = sent[u];
-      dlg.utterances.push_back(std::move(utt));
-    }
-    if (layout.roberta >= 0) {
-      std::vector<FeatureMatrix> layers;
-      for (int k = 0; k < 4; ++k) {
-        const int idx = layout.roberta + k;
-        layers.push_back(feature_matrix(dict_entry(expect_dict(field(idx), source, name(idx)), *vid, source, name(idx)),
-                                        source, name(idx) + where));
-        if (layers.back().rows != static_cast<int64_t>(L) || layers.back().cols != layers.front().cols)
-          MERC_FORMAT_ERROR(source, "{}{}: {} x {} features, expected {} utterances x {}", name(idx), where,
-                            layers.back().rows, layers.back().cols, L, layers.front().cols);
-      }
-      const int64_t D = layers.front().cols;
-      if (ds.info.modality_dims[0] == 0) ds.info.modality_dims[0] = 4 * D;
-      if (4 * D != ds.info.modality_dims[0])
-        MERC_FORMAT_ERROR(source, "dialogue {}: RoBERTa features have dim {} but earlier dialogues have {}", key_repr(*vid),
-                          D, ds.info.modality_dims[0] / 4);
-      FeatureMatrix text(static_cast<int64_t>(L), 4 * D);
-      for (int64_t u = 0; u < static_cast<int64_t>(L); ++u)
-        for (int k = 0; k < 4; ++k) std::copy(layers[k].row(u), layers[k].row(u) + D, text.row(u) + k * D);
-      dlg.features[0] = std::move(text);
-    }
-    ds.dialogues.push_back(std::move(dlg));
-  };
-  for (const auto& [part_name, idx] : parts) {
-    Partition part;
-    part.name = part_name;
-    for (const PyRef& vid : collection_items(field(idx), source, name(idx))) {
-      std::string key;
-      try {
-        key = io::key_to_string(*vid);
-      } catch (const Error&) {
-        MERC_FORMAT_ERROR(source, "{}: a dialogue id must be str or int, got {}", name(idx), vid->type_name());
-      }
-      if (!labels.get(*vid)) MERC_FORMAT_ERROR(source, "{} lists dialogue {} which has no labels", name(idx), key_repr(*vid));
-      if (!seen.insert(key).second)
-        MERC_FORMAT_ERROR(source, "dialogue {} is listed twice in the train/valid/test id lists", key_repr(*vid));
-      part.dialogues.push_back(static_cast<int64_t>(ds.dialogues.size()));
-      add_dialogue(vid, key);
-    }
-    scheme.partitions.push_back(std::move(part));
+  // Dialogues in the order train, valid, test (COSMIC's feature extraction order), then any
+  // dialogue of no id list. Unknown or repeated ids are reported by split_from_ids.
+  const DictById& labels = f.at(layout.labels);
+  std::vector<SplitIds> parts = {{"train", f.name(layout.train), {}},
+                                 {"valid", f.name(layout.valid), {}},
+                                 {"test", f.name(layout.test), {}}};
+  std::vector<std::string> order;
+  std::unordered_set<std::string> placed;
+  for (auto& part : parts) {
+    const int idx = part.partition == "train" ? layout.train : part.partition == "valid" ? layout.valid : layout.test;
+    part.ids = id_list(*items[static_cast<size_t>(idx)], source, f.name(idx));
+    for (const auto& vid : part.ids)
+      if (labels.find(vid) && placed.insert(vid).second) order.push_back(vid);
   }
-  size_t unsplit = 0;
-  for (const auto& [vid, _] : labels.dict_items()) {
-    if (seen.count(io::key_to_string(*vid))) continue;
-    add_dialogue(vid, io::key_to_string(*vid));
-    ++unsplit;
+  for (const auto& vid : labels.ids())
+    if (placed.insert(vid).second) order.push_back(vid);
+
+  int64_t slots = 0, text_dim = 0;
+  std::unordered_map<std::string, int64_t> index;
+  for (const auto& vid : order) {
+    index[vid] = static_cast<int64_t>(ds.dialogues.size());
+    ds.dialogues.push_back(read_dialogue(f, vid, &slots, &text_dim));
   }
-  if (unsplit > 0)
-    add_warning(ds, fmt::format("{}: {} dialogues are in no id list; they are kept but belong to no partition", source,
-                                unsplit));
-  ds.split_schemes.push_back(std::move(scheme));
-  ds.info.num_speakers = layout.speaker_code == SpeakerCode::kMaleFemale ? 2 : std::max<int64_t>(slots_width, 1);
+  ds.info.modality_dims[0] = text_dim;
+  ds.info.num_speakers = std::max<int64_t>(slots, 1);
+  std::vector<std::string> split_warnings;
+  ds.split_schemes.push_back(split_from_ids("given", parts, index, source, f.name(layout.labels), &split_warnings));
+  for (auto& w : split_warnings) add_warning(ds, std::move(w));
   return ds;
 }
 

@@ -3,11 +3,12 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <set>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "merc/core/error.h"
 #include "merc/data/readers/feature_folders.h"
-#include "merc/data/readers/imer_pickle_fields.h"
+#include "merc/data/readers/pickle_layout.h"
 
 namespace merc::data {
 
@@ -17,25 +18,21 @@ using io::PyValue;
 // Named (not anonymous) so that unity builds cannot mix these helpers with other readers'.
 namespace gcnet_detail {
 
-constexpr const char* kIemocapFields[] = {"videoIDs", "videoLabels", "videoSpeakers", "videoSentences",
-                                          "trainVid", "testVid"};
-constexpr const char* kCmuFields[] = {"videoIDs", "videoLabels", "videoSpeakers", "videoSentences",
-                                      "trainVids", "valVids", "testVids"};
+const std::vector<std::string_view> kIemocapFields = {"videoIDs", "videoLabels", "videoSpeakers", "videoSentences",
+                                                      "trainVid", "testVid"};
+const std::vector<std::string_view> kCmuFields = {"videoIDs", "videoLabels", "videoSpeakers", "videoSentences",
+                                                  "trainVids", "valVids", "testVids"};
 
-bool is_speaker_code(const std::string& s) { return s.empty() || s == "F" || s == "M"; }
-
-// First value of a non-empty dict, or nullptr.
-const PyValue* first_value(const PyValue& v) {
-  if (!v.is_dict() || v.size() == 0) return nullptr;
-  return v.dict_items().front().second.get();
+bool is_speaker_code(const PyValue& v) {
+  return v.type() == io::PyType::kStr && (v.as_str().empty() || v.as_str() == "F" || v.as_str() == "M");
 }
 
-// True when `v` is a non-empty sequence of str, all satisfying `pred`.
+// True when `v` is a non-empty list/tuple whose elements all satisfy `pred`.
 template <class Pred>
-bool str_sequence_where(const PyValue* v, Pred pred) {
+bool sequence_where(const PyValue* v, Pred pred) {
   if (!v || !v->is_sequence() || v->size() == 0) return false;
   for (const auto& e : v->items())
-    if (e->type() != io::PyType::kStr || !pred(e->as_str())) return false;
+    if (!pred(*e)) return false;
   return true;
 }
 
@@ -44,29 +41,15 @@ std::string lower(std::string s) {
   return s;
 }
 
-std::vector<PyRef> sorted_vids(std::vector<PyRef> vids, const std::string& source, const char* field) {
-  for (const PyRef& v : vids) {
-    try {
-      io::key_to_string(*v);
-    } catch (const Error&) {
-      MERC_FORMAT_ERROR(source, "{}: a video id must be str, bytes or int, got {}", field, v->type_name());
-    }
-  }
-  std::stable_sort(vids.begin(), vids.end(), [](const PyRef& a, const PyRef& b) {
-    return io::key_to_string(*a) < io::key_to_string(*b);
-  });
-  return vids;
-}
-
 struct Layout {
   bool cmu = false;  // 7 items: regression; else IEMOCAP classification
   int num_classes = 0;
   std::string name;
 };
 
-Layout decide_layout(const PyValue& root, const std::string& source, Dataset& ds) {
+Layout decide_layout(bool cmu, const DictById& labels, const std::string& source, Dataset& ds) {
   Layout layout;
-  layout.cmu = root.size() == 7;
+  layout.cmu = cmu;
   const std::string file = lower(std::filesystem::path(source).filename().string());
   if (layout.cmu) {
     layout.name = file.find("mosei") != std::string::npos ? "CMU-MOSEI"
@@ -75,8 +58,8 @@ Layout decide_layout(const PyValue& root, const std::string& source, Dataset& ds
     return layout;
   }
   int64_t max_label = -1;
-  for (const auto& [vid, labels] : expect_dict(pickle_item(root, 1), source, "videoLabels").dict_items())
-    for (int64_t l : int_list(*labels, source, "videoLabels[" + key_repr(*vid) + "]")) max_label = std::max(max_label, l);
+  for (const std::string& vid : labels.ids())
+    for (int64_t l : int_list(labels.at(vid), source, "videoLabels['" + vid + "']")) max_label = std::max(max_label, l);
   const bool says4 = file.find("4way") != std::string::npos;
   const bool says6 = file.find("6way") != std::string::npos;
   if (says4 && !says6) {
@@ -97,23 +80,67 @@ Layout decide_layout(const PyValue& root, const std::string& source, Dataset& ds
   return layout;
 }
 
+void fill_utterances(Dialogue& dlg, const Layout& layout, const DictById& ids,
+                     const DictById& labels, const DictById& speakers, const DictById& sentences,
+                     const std::string& source) {
+  const std::string& vid = dlg.id;
+  const std::string where = "['" + vid + "']";
+  const auto uids = str_list(ids.at(vid), source, "videoIDs" + where);
+  const auto sent = str_list(sentences.at(vid), source, "videoSentences" + where);
+  const size_t L = uids.size();
+  std::vector<double> scores;
+  std::vector<int64_t> classes;
+  SpeakerCodes spk;
+  if (layout.cmu) {
+    scores = number_list(labels.at(vid), source, "videoLabels" + where);
+    spk.name = str_list(speakers.at(vid), source, "videoSpeakers" + where);
+    spk.index.assign(spk.name.size(), 0);  // GCNet: speakermap = {'': 0}
+  } else {
+    classes = int_list(labels.at(vid), source, "videoLabels" + where);
+    spk = decode_speakers(speakers.at(vid), SpeakerEncoding::kFemaleMale, source, "videoSpeakers" + where);
+  }
+  const size_t nlab = layout.cmu ? scores.size() : classes.size();
+  if (spk.index.size() != L || sent.size() != L || nlab != L)
+    MERC_FORMAT_ERROR(source, "video '{}': {} utterance ids but {} labels, {} speakers and {} sentences", vid, L, nlab,
+                      spk.index.size(), sent.size());
+  dlg.utterances.resize(L);
+  for (size_t u = 0; u < L; ++u) {
+    Utterance& utt = dlg.utterances[u];
+    utt.id = uids[u];
+    utt.speaker = spk.index[u];
+    utt.speaker_name = spk.name[u];
+    utt.transcript = sent[u];
+    if (layout.cmu) {
+      if (!spk.name[u].empty())
+        MERC_FORMAT_ERROR(source, "video '{}' utterance '{}': speaker '{}' (CMU label pickles have the single speaker '')",
+                          vid, uids[u], spk.name[u]);
+      if (!std::isfinite(scores[u]))
+        MERC_FORMAT_ERROR(source, "video '{}' utterance '{}': sentiment score is {}", vid, uids[u], scores[u]);
+      utt.score = static_cast<float>(scores[u]);
+      utt.label = scores[u] >= 0.0 ? 1 : 0;
+    } else {
+      if (classes[u] < 0 || classes[u] >= layout.num_classes)
+        MERC_FORMAT_ERROR(source, "video '{}' utterance '{}': label {} outside 0..{}", vid, uids[u], classes[u],
+                          layout.num_classes - 1);
+      utt.label = classes[u];
+    }
+  }
+}
 
 bool detect(const Probe& probe) {
   const PyValue* root = probe.pickle.get();
   if (!root || !root->is_sequence() || (root->size() != 6 && root->size() != 7)) return false;
   for (size_t i = 0; i < 4; ++i)
-    if (!pickle_item(*root, i).is_dict()) return false;
+    if (!root->items()[i]->is_dict()) return false;
   for (size_t i = 4; i < root->size(); ++i)
-    if (!pickle_item(*root, i).is_collection()) return false;
+    if (!root->items()[i]->is_collection()) return false;
   // videoIDs hold utterance ids, videoSpeakers hold 'F'/'M'/''. COSMIC's 6-item transcript pickle
   // has speakers first and sentences third, so it fails one of the two tests.
-  const bool ids_ok = str_sequence_where(first_value(pickle_item(*root, 0)), [](const std::string& s) { return !is_speaker_code(s); });
-  const bool spk_ok = str_sequence_where(first_value(pickle_item(*root, 2)), is_speaker_code);
-  const PyValue* labels = first_value(pickle_item(*root, 1));
-  const bool labels_ok = labels && labels->is_sequence() && labels->size() > 0 &&
-                         (labels->items()[0]->type() == io::PyType::kInt || labels->items()[0]->is_array() ||
-                          labels->items()[0]->type() == io::PyType::kFloat);
-  return ids_ok && spk_ok && labels_ok;
+  const bool ids_ok = sequence_where(first_dict_value(*root->items()[0]),
+                                     [](const PyValue& v) { return is_text_like(v) && !is_speaker_code(v); });
+  const bool spk_ok = sequence_where(first_dict_value(*root->items()[2]), is_speaker_code);
+  const char label_kind = first_dict_value(*root->items()[1]) ? first_element_kind(*first_dict_value(*root->items()[1])) : '?';
+  return ids_ok && spk_ok && (label_kind == 'i' || label_kind == 'f');
 }
 
 Dataset read(const Probe& probe, const ReadOptions& options) {
@@ -123,123 +150,64 @@ Dataset read(const Probe& probe, const ReadOptions& options) {
   if (!root->is_sequence() || (root->size() != 6 && root->size() != 7))
     MERC_FORMAT_ERROR(source,
                       "expected a list of 6 (IEMOCAP: videoIDs, videoLabels, videoSpeakers, videoSentences, "
-                      "trainVid, testVid) or 7 (CMU-MOSI/MOSEI: ..., trainVids, valVids, testVids) items, got {} {}",
-                      root->type_name(), root->is_collection() || root->is_dict() ? fmt::format("of {}", root->size()) : "");
+                      "trainVid, testVid) or 7 (CMU-MOSI/MOSEI: ..., trainVids, valVids, testVids) items, got {}{}",
+                      root->type_name(), root->is_collection() || root->is_dict() ? fmt::format(" of {}", root->size()) : "");
+  const bool cmu = root->size() == 7;
+  const std::vector<std::string_view>& fields = cmu ? kCmuFields : kIemocapFields;
+  const std::vector<PyRef>& items = expect_tuple(*root, source, fields);
+  const DictById ids(dict_item(items, 0, source, fields[0]), source, "videoIDs");
+  const DictById labels(dict_item(items, 1, source, fields[1]), source, "videoLabels");
+  const DictById speakers(dict_item(items, 2, source, fields[2]), source, "videoSpeakers");
+  const DictById sentences(dict_item(items, 3, source, fields[3]), source, "videoSentences");
   Dataset ds;
-  const Layout layout = decide_layout(*root, source, ds);
-  const char* const* fields = layout.cmu ? kCmuFields : kIemocapFields;
-  const PyValue& ids = expect_dict(pickle_item(*root, 0), source, fields[0]);
-  const PyValue& labels = expect_dict(pickle_item(*root, 1), source, fields[1]);
-  const PyValue& speakers = expect_dict(pickle_item(*root, 2), source, fields[2]);
-  const PyValue& sentences = expect_dict(pickle_item(*root, 3), source, fields[3]);
+  const Layout layout = decide_layout(cmu, labels, source, ds);
 
-  // Partitions in GCNet's iteration order (see the header).
-  std::vector<std::string> part_names = layout.cmu ? std::vector<std::string>{"train", "valid", "test"}
-                                                   : std::vector<std::string>{"train", "test"};
-  std::vector<std::vector<PyRef>> part_vids;
+  // Splits and dialogue order as GCNet iterates them (see the header): each split sorted; IEMOCAP
+  // dialogues in sorted(trainVid | testVid) order, CMU in train, val, test order. Videos of no
+  // split follow in videoIDs order. Unknown or repeated split ids are reported by split_from_ids.
+  const std::vector<std::string> part_names =
+      cmu ? std::vector<std::string>{"train", "valid", "test"} : std::vector<std::string>{"train", "test"};
+  std::vector<SplitIds> parts;
+  std::vector<std::string> order;
+  std::unordered_set<std::string> placed;
   for (size_t p = 0; p < part_names.size(); ++p) {
-    const size_t item = 4 + p;
-    part_vids.push_back(
-        sorted_vids(collection_items(pickle_item(*root, item), source, fields[item]), source, fields[item]));
+    SplitIds part{part_names[p], std::string(fields[4 + p]), id_list(*items[4 + p], source, fields[4 + p])};
+    std::sort(part.ids.begin(), part.ids.end());
+    for (const auto& vid : part.ids)
+      if (ids.find(vid) && placed.insert(vid).second) order.push_back(vid);
+    parts.push_back(std::move(part));
   }
-  std::vector<PyRef> order;
-  std::map<std::string, std::string> owner;  // vid -> split field, to reject a vid in two splits
-  for (size_t p = 0; p < part_vids.size(); ++p) {
-    for (const PyRef& vid : part_vids[p]) {
-      const std::string key = io::key_to_string(*vid);
-      if (!ids.get(*vid))
-        MERC_FORMAT_ERROR(source, "{} lists video {} which is not in videoIDs", fields[4 + p], key_repr(*vid));
-      const auto [it, fresh] = owner.emplace(key, fields[4 + p]);
-      if (!fresh) MERC_FORMAT_ERROR(source, "video {} is in both {} and {}", key_repr(*vid), it->second, fields[4 + p]);
-      order.push_back(vid);
-    }
-  }
-  if (!layout.cmu) order = sorted_vids(order, source, "trainVid | testVid");  // GCNet: sorted(trainVid | testVid)
-  size_t unsplit = 0;
-  for (const auto& [vid, _] : ids.dict_items()) {
-    if (owner.count(io::key_to_string(*vid))) continue;
-    order.push_back(vid);
-    ++unsplit;
-  }
-  if (unsplit > 0)
-    add_warning(ds, fmt::format("{}: {} videos of videoIDs are in no split; they are kept but belong to no partition",
-                                source, unsplit));
+  if (!cmu) std::sort(order.begin(), order.end());
+  for (const auto& vid : ids.ids())
+    if (placed.insert(vid).second) order.push_back(vid);
 
   ds.info.name = layout.name;
-  ds.info.task = layout.cmu ? Task::kRegression : Task::kClassification;
-  if (layout.cmu) ds.info.class_names = {"negative", "positive"};
+  ds.info.task = cmu ? Task::kRegression : Task::kClassification;
+  if (cmu) ds.info.class_names = {"negative", "positive"};
   else if (layout.num_classes == 4) ds.info.class_names = {"happy", "sad", "neutral", "angry"};
   else ds.info.class_names = {"happy", "sad", "neutral", "angry", "excited", "frustrated"};
-  ds.info.num_speakers = layout.cmu ? 1 : 2;
-  ds.info.notes = layout.cmu
-                      ? "GCNet/MoMKE/ComP label pickle (list of 7); score = sentiment in [-3, 3], label = score >= 0"
-                      : (layout.num_classes == 4 ? "GCNet/MoMKE/ComP label pickle (list of 6), 4-way: happy includes excited; "
-                                                   "speakers F=0, M=1"
-                                                 : "GCNet/MoMKE/ComP label pickle (list of 6), 6-way; speakers F=0, M=1");
+  ds.info.num_speakers = cmu ? 1 : 2;
+  ds.info.notes = cmu ? "GCNet/MoMKE/ComP label pickle (list of 7); score = sentiment in [-3, 3], label = score >= 0"
+                      : (layout.num_classes == 4
+                             ? "GCNet/MoMKE/ComP label pickle (list of 6), 4-way: happy includes excited; speakers F=0, M=1"
+                             : "GCNet/MoMKE/ComP label pickle (list of 6), 6-way; speakers F=0, M=1");
 
-  std::map<std::string, int64_t> index_of_vid;
-  for (const PyRef& vid : order) {
-    const std::string key = io::key_to_string(*vid);
-    const std::string where = "[" + key_repr(*vid) + "]";
-    const auto uids = string_list(dict_entry(ids, *vid, source, fields[0]), source, fields[0] + where);
-    const auto spk = string_list(dict_entry(speakers, *vid, source, fields[2]), source, fields[2] + where);
-    const auto sent = string_list(dict_entry(sentences, *vid, source, fields[3]), source, fields[3] + where);
-    const PyValue& lab = dict_entry(labels, *vid, source, fields[1]);
-    const size_t L = uids.size();
-    const size_t nlab = collection_items(lab, source, fields[1] + where).size();
-    if (spk.size() != L || sent.size() != L || nlab != L)
-      MERC_FORMAT_ERROR(source, "video {}: {} utterance ids but {} labels, {} speakers and {} sentences",
-                        key_repr(*vid), L, nlab, spk.size(), sent.size());
+  std::unordered_map<std::string, int64_t> index;
+  for (const std::string& vid : order) {
     Dialogue dlg;
-    dlg.id = key;
-    dlg.utterances.resize(L);
-    std::vector<double> scores;
-    std::vector<int64_t> classes;
-    if (layout.cmu) scores = float_list(lab, source, fields[1] + where);
-    else classes = int_list(lab, source, fields[1] + where);
-    for (size_t u = 0; u < L; ++u) {
-      Utterance& utt = dlg.utterances[u];
-      utt.id = uids[u];
-      utt.speaker_name = spk[u];
-      utt.transcript = sent[u];
-      if (layout.cmu) {
-        if (!spk[u].empty())
-          MERC_FORMAT_ERROR(source, "video {} utterance '{}': speaker '{}' (CMU label pickles have the single speaker '')",
-                            key_repr(*vid), uids[u], spk[u]);
-        if (!std::isfinite(scores[u]))
-          MERC_FORMAT_ERROR(source, "video {} utterance '{}': sentiment score is {}", key_repr(*vid), uids[u], scores[u]);
-        utt.score = static_cast<float>(scores[u]);
-        utt.label = scores[u] >= 0.0 ? 1 : 0;
-        utt.speaker = 0;
-      } else {
-        if (spk[u] != "F" && spk[u] != "M")
-          MERC_FORMAT_ERROR(source, "video {} utterance '{}': speaker '{}' is neither 'F' nor 'M'", key_repr(*vid),
-                            uids[u], spk[u]);
-        utt.speaker = spk[u] == "F" ? 0 : 1;  // GCNet: speakermap = {'F': 0, 'M': 1}
-        if (classes[u] < 0 || classes[u] >= layout.num_classes)
-          MERC_FORMAT_ERROR(source, "video {} utterance '{}': label {} outside 0..{}", key_repr(*vid), uids[u],
-                            classes[u], layout.num_classes - 1);
-        utt.label = classes[u];
-      }
-    }
-    index_of_vid[key] = static_cast<int64_t>(ds.dialogues.size());
+    dlg.id = vid;
+    fill_utterances(dlg, layout, ids, labels, speakers, sentences, source);
+    index[vid] = static_cast<int64_t>(ds.dialogues.size());
     ds.dialogues.push_back(std::move(dlg));
   }
-
-  SplitScheme scheme;
-  scheme.name = layout.cmu ? "standard" : "given";
-  for (size_t p = 0; p < part_names.size(); ++p) {
-    Partition part;
-    part.name = part_names[p];
-    for (const PyRef& vid : part_vids[p]) part.dialogues.push_back(index_of_vid.at(io::key_to_string(*vid)));
-    if (!layout.cmu) std::sort(part.dialogues.begin(), part.dialogues.end());
-    scheme.partitions.push_back(std::move(part));
-  }
-  ds.split_schemes.push_back(std::move(scheme));
+  std::vector<std::string> split_warnings;
+  ds.split_schemes.push_back(
+      split_from_ids(cmu ? "standard" : "given", parts, index, source, "videoIDs", &split_warnings));
+  for (auto& w : split_warnings) add_warning(ds, std::move(w));
 
   if (!options.feature_dirs.empty()) {
     FeatureFolderOptions fo;
-    fo.faces_by_speaker = !layout.cmu;
+    fo.faces_by_speaker = !cmu;
     load_feature_folders(ds, options.feature_dirs, fo);
   } else {
     add_warning(ds, source + ": label pickle read without features (labels, speakers and transcripts only); pass "

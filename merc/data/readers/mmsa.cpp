@@ -7,7 +7,7 @@
 #include <optional>
 
 #include "merc/core/error.h"
-#include "merc/data/readers/imer_pickle_fields.h"
+#include "merc/data/readers/pickle_layout.h"
 
 namespace merc::data {
 
@@ -66,7 +66,8 @@ struct SplitView {
 SplitView view_split(const PyValue& root, const char* name, const std::string& source) {
   const io::PyRef sp = root.get(name);
   if (!sp) MERC_FORMAT_ERROR(source, "no '{}' split (an MMSA pickle is a dict with train, valid and test)", name);
-  const PyValue& split = expect_dict(*sp, source, fmt::format("split '{}'", name));
+  if (!sp->is_dict()) MERC_FORMAT_ERROR(source, "split '{}' should be a dict of arrays, got {}", name, sp->type_name());
+  const PyValue& split = *sp;
   SplitView v;
   v.name = name;
   const char* keys[3] = {"text", "audio", "vision"};
@@ -82,11 +83,11 @@ SplitView view_split(const PyValue& root, const char* name, const std::string& s
   v.scores = reg.to_float64();
   const io::PyRef id = split.get("id");
   if (!id) MERC_FORMAT_ERROR(source, "split '{}' has no key 'id'", name);
-  v.ids = string_list(*id, source, fmt::format("{}['id']", name));
+  v.ids = str_list(*id, source, fmt::format("{}['id']", name));
   if (static_cast<int64_t>(v.ids.size()) != v.n)
     MERC_FORMAT_ERROR(source, "split '{}': 'id' has {} entries but there are {} samples", name, v.ids.size(), v.n);
   if (const io::PyRef raw = split.get("raw_text")) {
-    v.raw_text = string_list(*raw, source, fmt::format("{}['raw_text']", name));
+    v.raw_text = str_list(*raw, source, fmt::format("{}['raw_text']", name));
     if (static_cast<int64_t>(v.raw_text.size()) != v.n)
       MERC_FORMAT_ERROR(source, "split '{}': 'raw_text' has {} entries but there are {} samples", name,
                         v.raw_text.size(), v.n);
@@ -175,7 +176,9 @@ Dataset read(const Probe& probe, const ReadOptions& options) {
   if (!options.feature_dirs.empty())
     throw Error("the mmsa format carries its own features; --features folders apply to gcnet-labels only");
   if (!probe.pickle) MERC_FORMAT_ERROR(source, "not a pickle file (the mmsa layout is a pickled dict)");
-  const PyValue& root = expect_dict(*probe.pickle, source, "MMSA root");
+  if (!probe.pickle->is_dict())
+    MERC_FORMAT_ERROR(source, "expected a dict with train, valid and test splits, got {}", probe.pickle->type_name());
+  const PyValue& root = *probe.pickle;
   std::vector<SplitView> splits;
   for (const char* s : kSplits) splits.push_back(view_split(root, s, source));
   const char* keys[3] = {"text", "audio", "vision"};
