@@ -4,7 +4,10 @@
 
 #include "merc/app/default_dataset.h"
 #include "merc/core/error.h"
+#include "merc/core/log.h"
+#include "merc/data/dataset_file.h"
 #include "merc/data/summary.h"
+#include "merc/data/text_featurizer.h"
 
 namespace merc::app {
 
@@ -22,14 +25,15 @@ data::ReadOptions read_options(const DataSource& source) {
   return opts;
 }
 
-data::Dataset load_dataset(const DataSource& source) {
+data::Dataset load_dataset(const DataSource& source, std::string* format_used) {
   const std::filesystem::path path = source.path.empty() ? default_dataset_path() : std::filesystem::path(source.path);
-  return data::read_dataset(path, read_options(source));
+  return data::read_dataset(path, read_options(source), format_used);
 }
 
 int run_data_inspect(const DataInspectArgs& args, std::ostream& out) {
-  const data::Dataset ds = load_dataset(args.source);
-  const data::DatasetSummary summary = data::summarize(ds);
+  std::string format;
+  const data::Dataset ds = load_dataset(args.source, &format);
+  const data::DatasetSummary summary = data::summarize(ds, format);
   if (args.json) {
     out << data::summary_to_json(summary).dump(2) << "\n";
   } else {
@@ -40,6 +44,37 @@ int run_data_inspect(const DataInspectArgs& args, std::ostream& out) {
 
 int run_data_list_formats(std::ostream& out) {
   for (const auto& r : data::format_readers()) out << fmt::format("{:<22} {}\n", r.name, r.description);
+  return 0;
+}
+
+std::string featurizer_state_path(const std::string& dataset_path) {
+  std::filesystem::path p(dataset_path);
+  std::filesystem::path stem = p.extension() == ".safetensors" ? p.stem() : p.filename();
+  return (p.parent_path() / (stem.string() + ".text_featurizer.safetensors")).string();
+}
+
+int run_data_convert(const DataConvertArgs& args, std::ostream& out) {
+  data::Dataset ds = load_dataset(args.source);
+  if (args.featurize_text > 0) {
+    if (ds.info.has(data::Modality::kText))
+      spdlog::warn("{}: replacing the dataset's own {}-d text features with transcript features", args.source.path,
+                   ds.info.modality_dims[0]);
+    data::TextFeaturizerOptions opts;
+    opts.dim = args.featurize_text;
+    opts.seed = args.seed;
+    // Clear the old text features first: featurize_dataset_text sets every dialogue's text matrix.
+    ds.info.modality_dims[0] = 0;
+    for (auto& d : ds.dialogues) d.features[0] = data::FeatureMatrix();
+    const data::TextFeaturizer f = data::fit_on_partition(ds, opts, "train");
+    const std::string state = featurizer_state_path(args.output);
+    f.save(state);
+    out << fmt::format("text featurizer: fitted on the train split ({} utterances), {} dims, keeps {:.1f}% of "
+                       "the TF-IDF energy; state saved to {}\n",
+                       f.num_train_documents(), f.dim(), 100.0 * f.explained_variance_ratio(), state);
+  }
+  data::write_dataset_file(ds, args.output);
+  out << fmt::format("wrote {} ({} dialogues, {} utterances, format {})\n", args.output, ds.dialogues.size(),
+                     ds.num_utterances(), ds.info.source_format);
   return 0;
 }
 

@@ -19,8 +19,8 @@ struct DataSource {
 
 // Resolves a DataSource into read options (parses "text=DIR"; unknown modality -> merc::Error).
 data::ReadOptions read_options(const DataSource& source);
-// Reads the dataset named by `source` (or the embedded default).
-data::Dataset load_dataset(const DataSource& source);
+// Reads the dataset named by `source` (or the embedded default); `format_used` as in read_dataset.
+data::Dataset load_dataset(const DataSource& source, std::string* format_used = nullptr);
 
 struct DataInspectArgs {
   DataSource source;
@@ -36,6 +36,9 @@ struct DataConvertArgs {
   int64_t featurize_text = 0;  // > 0: fit the transcript featurizer on train, this many dims
   uint64_t seed = 0;           // featurizer seed
 };
+// Where `merc data convert --featurize-text` saves the fitted featurizer next to OUT:
+// "meld.safetensors" -> "meld.text_featurizer.safetensors".
+std::string featurizer_state_path(const std::string& dataset_path);
 int run_data_convert(const DataConvertArgs& args, std::ostream& out);
 
 }  // namespace merc::app

@@ -24,9 +24,10 @@ PartitionCounts count_partition(const Dataset& ds, const Partition& p) {
 }
 }  // namespace
 
-DatasetSummary summarize(const Dataset& ds) {
+DatasetSummary summarize(const Dataset& ds, const std::string& format) {
   DatasetSummary s;
-  s.format = ds.info.source_format;
+  s.format = format.empty() ? ds.info.source_format : format;
+  s.source_format = ds.info.source_format;
   s.name = ds.info.name;
   s.task = ds.info.task;
   s.num_dialogues = static_cast<int64_t>(ds.dialogues.size());
@@ -95,6 +96,7 @@ nlohmann::ordered_json summary_to_json(const DatasetSummary& s) {
   };
   J j;
   j["format"] = s.format;
+  j["source_format"] = s.source_format;
   j["name"] = s.name;
   j["task"] = task_name(s.task);
   j["num_dialogues"] = s.num_dialogues;
@@ -130,7 +132,8 @@ std::string summary_to_text(const DatasetSummary& s) {
   std::string out;
   auto line = [&out](const std::string& l) { out += l + "\n"; };
   line(fmt::format("dataset     {}", s.name.empty() ? "(unnamed)" : s.name));
-  line(fmt::format("format      {}", s.format));
+  line(s.format == s.source_format ? fmt::format("format      {}", s.format)
+                                    : fmt::format("format      {} (converted from {})", s.format, s.source_format));
   line(fmt::format("task        {}", task_name(s.task)));
   line(fmt::format("dialogues   {}    utterances {}", s.num_dialogues, s.num_utterances));
   line(fmt::format("length      min {}  mean {:.1f}  max {} utterances per dialogue", s.dialogue_length.min,

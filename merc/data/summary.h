@@ -39,7 +39,8 @@ struct ScoreStats {
 };
 
 struct DatasetSummary {
-  std::string format;
+  std::string format;         // the reader that read the input (e.g. "merc" for a native file)
+  std::string source_format;  // the format the data originally came from
   std::string name;
   Task task = Task::kClassification;
   int64_t num_dialogues = 0;
@@ -59,9 +60,10 @@ struct DatasetSummary {
   std::string notes;
 };
 
-DatasetSummary summarize(const Dataset& dataset);
+// `format` = the reader used (see read_dataset); empty = dataset.info.source_format.
+DatasetSummary summarize(const Dataset& dataset, const std::string& format = "");
 
-// Stable JSON: keys format, name, task, num_dialogues, num_utterances, splits (default scheme:
+// Stable JSON: keys format, source_format, name, task, num_dialogues, num_utterances, splits (default scheme:
 // partition -> {dialogues, utterances}), default_split, split_schemes (scheme -> partition ->
 // {dialogues, utterances}), classes (name -> count), modalities (name -> dim), speakers,
 // dialogue_length {min, mean, max}, scores (regression only), warnings.

@@ -4,8 +4,12 @@
 
 #include "merc/core/error.h"
 #include "merc/data/readers/cosmic.h"
+#include "merc/data/readers/dailydialog.h"
+#include "merc/data/readers/emorynlp_csv.h"
 #include "merc/data/readers/gcnet_labels.h"
 #include "merc/data/readers/graph_pickle.h"
+#include "merc/data/readers/meld_csv.h"
+#include "merc/data/readers/mosi_poria.h"
 #include "merc/data/readers/merc_native.h"
 #include "merc/data/readers/mmsa.h"
 
@@ -17,8 +21,14 @@ const std::vector<FormatReader>& format_readers() {
   // The graph ERC pickle rows below are mutually exclusive (arity, element types, identifying
   // dims), so their relative order does not matter.
   static const std::vector<FormatReader> kReaders = {
+      // merc's own file first: its sniff reads only the header.
       {"merc", "merc native dataset file (.safetensors, safetensors-compatible)", detect_merc_native,
        read_merc_native},
+      // Feature datasets read from directories.
+      {"mosi-poria",
+       "CMU-MOSI directory: Poria et al. feature CSVs (text 100, audio 73, video 100) + transcripts.csv + GCNet "
+       "label pickle; splits 'standard' (52/10/31 videos) and 'poria' (62/31)",
+       detect_mosi_poria, read_mosi_poria},
       // IMER label pickles, MMSA and COSMIC (gcnet_labels.h, mmsa.h, cosmic.h). cosmic-emorynlp has
       // the same arity as m3net-iemocap-roberta but one-hot speakers; it is listed first.
       {"gcnet-labels",
@@ -56,6 +66,18 @@ const std::vector<FormatReader>& format_readers() {
       {"graphsmile-mosei7", "GraphSmile CMUMOSEI7 / MoED cmumosei_multi_regression_features.pkl: 9-tuple, float "
        "sentiment binned into 7 classes (score kept)",
        detect_graphsmile_mosei7, read_graphsmile_mosei7},
+      // Transcript-only conversation datasets (no features; text, speakers, labels).
+      {"meld-csv",
+       "MELD official tables {train,dev,test}_sent_emo.csv (declare-lab/MELD): a directory or one table",
+       detect_meld_csv, read_meld_csv},
+      {"emorynlp-csv",
+       "EmoryNLP tables emorynlp_{train,dev,test}_final.csv (declare-lab/MELD data/emorynlp): a "
+       "directory or one table",
+       detect_emorynlp_csv, read_emorynlp_csv},
+      {"dailydialog",
+       "DailyDialog text release: {train,validation,test}/dialogues_<split>.txt + "
+       "dialogues_emotion_<split>.txt, or the flat dialogues_text.txt + dialogues_emotion.txt",
+       detect_dailydialog, read_dailydialog},
   };
   return kReaders;
 }
@@ -101,12 +123,13 @@ const FormatReader& detect_format(const Probe& probe) {
                      "not a recognised dataset layout (pass --format NAME; formats: " + valid + ")");
 }
 
-Dataset read_dataset(const std::filesystem::path& path, const ReadOptions& options) {
+Dataset read_dataset(const std::filesystem::path& path, const ReadOptions& options, std::string* format_used) {
   const Probe probe = make_probe(path);
   const FormatReader& reader = options.format.empty() ? detect_format(probe) : find_format_reader(options.format);
   Dataset ds = reader.read(probe, options);
   if (ds.info.source_format.empty()) ds.info.source_format = reader.name;
   ds.validate(path.string());
+  if (format_used) *format_used = reader.name;
   return ds;
 }
 

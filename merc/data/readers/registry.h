@@ -48,6 +48,9 @@ Probe make_probe(const std::filesystem::path& path);
 const FormatReader& detect_format(const Probe& probe);
 
 // Reads any supported input: options.format if given, else detection. The result is validated.
-Dataset read_dataset(const std::filesystem::path& path, const ReadOptions& options = {});
+// `format_used`, when given, receives the name of the reader that read it (for a native merc file
+// that is "merc", while info.source_format keeps the format the data was converted from).
+Dataset read_dataset(const std::filesystem::path& path, const ReadOptions& options = {},
+                     std::string* format_used = nullptr);
 
 }  // namespace merc::data

@@ -1,0 +1,120 @@
+#include "merc/app/cli.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "merc/version.h"
+
+namespace merc::app {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct CliResult {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+CliResult run(std::vector<std::string> args) {
+  std::ostringstream out, err;
+  const int code = run_cli(args, out, err);
+  return {code, out.str(), err.str()};
+}
+
+const std::string kMosiFixture = (fs::path(MERC_FIXTURE_DIR) / "mosi").string();
+
+TEST(Cli, VersionAndHelp) {
+  auto r = run({"--version"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(r.out, std::string("merc ") + MERC_VERSION + "\n");
+  r = run({"--help"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("data"), std::string::npos);
+  for (const char* sub : {"list-formats", "inspect", "convert"}) {
+    r = run({"data", sub, "--help"});
+    EXPECT_EQ(r.code, 0) << sub;
+    EXPECT_NE(r.out.find(sub), std::string::npos) << r.out;
+  }
+}
+
+TEST(Cli, UsageErrorsExitTwo) {
+  EXPECT_EQ(run({}).code, 2);                       // a subcommand is required
+  EXPECT_EQ(run({"frobnicate"}).code, 2);
+  auto r = run({"data", "inspect", "--no-such-flag"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--no-such-flag"), std::string::npos) << r.err;
+  EXPECT_EQ(run({"data", "convert", kMosiFixture}).code, 2);  // --to is required
+}
+
+TEST(Cli, ListFormatsNamesEveryRegisteredReader) {
+  auto r = run({"data", "list-formats"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("mosi-poria"), std::string::npos);
+}
+
+TEST(Cli, InspectJsonHasTheContractKeys) {
+  auto r = run({"data", "inspect", kMosiFixture, "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  for (const char* key : {"format", "num_dialogues", "num_utterances", "splits", "classes", "modalities"})
+    EXPECT_TRUE(j.contains(key)) << key;
+  EXPECT_EQ(j["format"], "mosi-poria");
+  EXPECT_EQ(j["num_dialogues"], 3);
+  EXPECT_EQ(j["num_utterances"], 6);
+  EXPECT_EQ(j["splits"]["valid"]["utterances"], 3);
+  EXPECT_EQ(j["split_schemes"]["poria"]["train"]["dialogues"], 2);
+  EXPECT_EQ(j["modalities"]["audio"], 3);
+  EXPECT_EQ(j["classes"]["positive"], 4);  // vidA_1, vidB_1, vidB_2, vidC_1
+}
+
+TEST(Cli, InspectTextReport) {
+  auto r = run({"data", "inspect", kMosiFixture, "--format", "mosi-poria"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("split 'standard' (default)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("modality    audio   dim     3"), std::string::npos) << r.out;
+}
+
+TEST(Cli, DataErrorsExitOneAndNameTheProblem) {
+  auto r = run({"data", "inspect", "/nonexistent/dir/x.pkl"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("/nonexistent/dir/x.pkl: no such file or directory"), std::string::npos) << r.err;
+  r = run({"data", "inspect", kMosiFixture, "--format", "no-such-format"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("unknown dataset format 'no-such-format'; valid formats:"), std::string::npos) << r.err;
+  r = run({"data", "inspect", kMosiFixture, "--features", "smell=/tmp"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("unknown modality 'smell'"), std::string::npos) << r.err;
+}
+
+TEST(Cli, ConvertWritesANativeFileThatInspectsTheSame) {
+  const fs::path out = fs::temp_directory_path() / ("merc_cli_convert_" + std::to_string(::getpid()) + ".safetensors");
+  auto r = run({"data", "convert", kMosiFixture, "--to", out.string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto a = nlohmann::json::parse(run({"data", "inspect", kMosiFixture, "--json"}).out);
+  auto b = nlohmann::json::parse(run({"data", "inspect", out.string(), "--json"}).out);
+  EXPECT_EQ(b["format"], "merc");
+  EXPECT_EQ(b["source_format"], "mosi-poria");  // the native file remembers where the data came from
+  for (const char* key : {"num_dialogues", "num_utterances", "splits", "split_schemes", "classes", "modalities"})
+    EXPECT_EQ(a[key], b[key]) << key;
+  fs::remove(out);
+}
+
+TEST(Cli, DefaultDatasetIsTheEmbeddedMosi) {
+  auto r = run({"data", "inspect", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["name"], "CMU-MOSI");
+  EXPECT_EQ(j["num_utterances"], 2199);
+  EXPECT_EQ(j["splits"]["train"]["utterances"], 1284);
+  EXPECT_EQ(j["split_schemes"]["poria"]["test"]["utterances"], 752);
+  EXPECT_EQ(j["modalities"]["visual"], 100);
+}
+
+}  // namespace
+}  // namespace merc::app
