@@ -14,7 +14,7 @@ using testing::expect_format_error;
 using testing::imer_fixture;
 using testing::row_of;
 
-const std::vector<std::string> kEmory = {"joyful", "mad", "peaceful", "neutral", "sad", "powerful", "scared"};
+const std::vector<std::string> kEmory = {"Joyful", "Mad", "Peaceful", "Neutral", "Sad", "Powerful", "Scared"};
 
 TEST(Cosmic, EmorynlpRobertaLayersConcatenated) {
   const Dataset ds = read_dataset(imer_fixture("cosmic/emorynlp_features_roberta.pkl"));

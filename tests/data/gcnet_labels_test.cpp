@@ -29,7 +29,7 @@ TEST(GcnetLabels, Iemocap4WayLabelsSpeakersSplitsInGcnetOrder) {
   EXPECT_EQ(ds.info.source_format, "gcnet-labels");
   EXPECT_EQ(ds.info.name, "IEMOCAP-4");
   EXPECT_EQ(ds.info.task, Task::kClassification);
-  EXPECT_EQ(ds.info.class_names, (std::vector<std::string>{"happy", "sad", "neutral", "angry"}));
+  EXPECT_EQ(ds.info.class_names, (std::vector<std::string>{"hap", "sad", "neu", "ang"}));
   EXPECT_EQ(ds.info.num_speakers, 2);
   EXPECT_EQ(ds.info.modality_dims, (std::array<int64_t, 3>{0, 0, 0}));
   // The pickle's dict order is Ses05F, Ses01M, Ses01F; GCNet iterates sorted(trainVid | testVid).
@@ -66,7 +66,7 @@ TEST(GcnetLabels, Iemocap6WayFromFileName) {
   const Dataset ds = read_dataset(imer_fixture("gcnet/IEMOCAP_features_raw_6way.pkl"));
   EXPECT_EQ(ds.info.name, "IEMOCAP-6");
   EXPECT_EQ(ds.info.class_names,
-            (std::vector<std::string>{"happy", "sad", "neutral", "angry", "excited", "frustrated"}));
+            (std::vector<std::string>{"hap", "sad", "neu", "ang", "exc", "fru"}));
   const Dialogue& d = dialogue_by_id(ds, "Ses05F_impro02");
   EXPECT_EQ(d.utterances[0].label, 4);
   EXPECT_EQ(d.utterances[1].label, 5);

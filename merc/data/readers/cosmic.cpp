@@ -26,9 +26,9 @@ struct CosmicLayout {
   std::vector<const char*> field_names;  // for messages, by index
 };
 
-const std::vector<std::string> kIemocapClasses = {"happy", "sad", "neutral", "angry", "excited", "frustrated"};
+const std::vector<std::string> kIemocapClasses = {"hap", "sad", "neu", "ang", "exc", "fru"};
 const std::vector<std::string> kMeldClasses = {"neutral", "surprise", "fear", "sadness", "joy", "disgust", "anger"};
-const std::vector<std::string> kEmoryClasses = {"joyful", "mad", "peaceful", "neutral", "sad", "powerful", "scared"};
+const std::vector<std::string> kEmoryClasses = {"Joyful", "Mad", "Peaceful", "Neutral", "Sad", "Powerful", "Scared"};
 
 const CosmicLayout kEmoryRoberta = {
     "cosmic-emorynlp", "EmoryNLP", 10, 0, 1, -1, 2, 6, 7, 8, 9, SpeakerEncoding::kOneHot, kEmoryClasses,

@@ -184,8 +184,8 @@ Dataset read(const Probe& probe, const ReadOptions& options) {
   ds.info.name = layout.name;
   ds.info.task = cmu ? Task::kRegression : Task::kClassification;
   if (cmu) ds.info.class_names = {"negative", "positive"};
-  else if (layout.num_classes == 4) ds.info.class_names = {"happy", "sad", "neutral", "angry"};
-  else ds.info.class_names = {"happy", "sad", "neutral", "angry", "excited", "frustrated"};
+  else if (layout.num_classes == 4) ds.info.class_names = {"hap", "sad", "neu", "ang"};  // hap includes exc
+  else ds.info.class_names = {"hap", "sad", "neu", "ang", "exc", "fru"};
   ds.info.num_speakers = cmu ? 1 : 2;
   ds.info.notes = cmu ? "GCNet/MoMKE/ComP label pickle (list of 7); score = sentiment in [-3, 3], label = score >= 0"
                       : (layout.num_classes == 4

@@ -10,8 +10,8 @@
 //     [videoIDs, videoLabels {vid: [numpy.float64 in -3..3]}, videoSpeakers {vid: ['']},
 //      videoSentences, trainVids set, valVids set, testVids set]
 //
-// IEMOCAP is classification. 4-way classes are happy (with excited merged), sad, neutral, angry;
-// 6-way hap, sad, neu, ang, exc, fru. 4 vs 6 comes from the file name ("4way"/"6way") and else
+// IEMOCAP is classification. 4-way classes are hap (with exc merged), sad, neu, ang; 6-way hap,
+// sad, neu, ang, exc, fru (the names the graph ERC readers use). 4 vs 6 comes from the file name ("4way"/"6way") and else
 // from the label range. Speakers F -> 0, M -> 1 (GCNet's speakermap). Split scheme "given" with
 // train/test only, dialogues ordered sorted(trainVid | testVid) as GCNet iterates them.
 //
