@@ -4,11 +4,14 @@
 
 #include "merc/core/error.h"
 #include "merc/data/readers/bclstm_2way.h"
+#include "merc/data/readers/cosmic.h"
 #include "merc/data/readers/dailydialog.h"
 #include "merc/data/readers/emorynlp_csv.h"
+#include "merc/data/readers/gcnet_labels.h"
 #include "merc/data/readers/graph_pickle.h"
 #include "merc/data/readers/meld_csv.h"
 #include "merc/data/readers/merc_native.h"
+#include "merc/data/readers/mmsa.h"
 #include "merc/data/readers/mosi_poria.h"
 
 namespace merc::data {
@@ -32,6 +35,23 @@ const std::vector<FormatReader>& format_readers() {
        "bc-LSTM 2way pickle (soujanyaporia/multimodal-sentiment-analysis {text,audio,video}_2way.pickle): one "
        "modality, videos padded to maxlen, binary labels, train/test",
        detect_bclstm_2way, read_bclstm_2way},
+      // IMER label pickles, MMSA and COSMIC (gcnet_labels.h, mmsa.h, cosmic.h). cosmic-emorynlp has
+      // the same arity as m3net-iemocap-roberta but one-hot speakers; it is listed first.
+      {"gcnet-labels",
+       "GCNet/MoMKE/ComP label pickle: list of 6 (IEMOCAP 4/6-way) or 7 (CMU-MOSI/MOSEI); features from "
+       "per-utterance folders via --features MODALITY=DIR",
+       detect_gcnet_labels, read_gcnet_labels},
+      {"mmsa", "MMSA aligned_50.pkl / unaligned_50.pkl (RoHyDR): {train, valid, test} dicts of [N, T, D] arrays",
+       detect_mmsa, read_mmsa},
+      {"cosmic-emorynlp",
+       "COSMIC emorynlp_features_roberta.pkl: list of 10 with 4 RoBERTa layers (stored as text [L, 4096])",
+       detect_cosmic_emorynlp, read_cosmic_emorynlp},
+      {"cosmic-text-iemocap", "COSMIC iemocap.pkl: list of 6 (speakers M/F, labels, sentences, train/test/valid ids)",
+       detect_cosmic_text_iemocap, read_cosmic_text_iemocap},
+      {"cosmic-text-meld", "COSMIC meld.pkl: list of 7 (one-hot speakers, emotion, sentiment, sentences, ids)",
+       detect_cosmic_text_meld, read_cosmic_text_meld},
+      {"cosmic-text-emorynlp", "COSMIC emorynlp.pkl: list of 6 (one-hot speakers, labels, sentences, ids)",
+       detect_cosmic_text_emorynlp, read_cosmic_text_emorynlp},
       // Graph ERC feature pickles (graph_pickle.h).
       {"m3net-iemocap", "M3Net/MMGCN/MoED IEMOCAP_features.pkl: 9-tuple, textCNN 100 / IS10 1582 / denseface 342, 6 classes",
        detect_m3net_iemocap, read_m3net_iemocap},
