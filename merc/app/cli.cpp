@@ -17,6 +17,11 @@ void add_source_options(CLI::App* cmd, DataSource* src, bool positional) {
     cmd->add_option("PATH", src->path, "dataset file or directory (default: the embedded CMU-MOSI)");
   cmd->add_option("--format", src->format, "dataset format (default: detect; see `merc data list-formats`)");
   cmd->add_option("--features", src->features, "per-utterance feature folder MODALITY=DIR (GCNet layout; repeatable)");
+  cmd->add_option("--carve-valid", src->carve_valid,
+                  "carve FRACTION of train dialogues into a 'valid' partition where a split has none")
+      ->check(CLI::Range(0.0, 0.9));
+  cmd->add_option("--split-seed", src->split_seed, "seed for --carve-valid");
+  cmd->add_flag("--loso", src->loso, "add IEMOCAP leave-one-session-out split schemes loso-1..loso-5");
 }
 }  // namespace
 

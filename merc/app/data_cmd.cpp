@@ -6,6 +6,7 @@
 #include "merc/core/error.h"
 #include "merc/core/log.h"
 #include "merc/data/dataset_file.h"
+#include "merc/data/splits.h"
 #include "merc/data/summary.h"
 #include "merc/data/text_featurizer.h"
 
@@ -27,7 +28,11 @@ data::ReadOptions read_options(const DataSource& source) {
 
 data::Dataset load_dataset(const DataSource& source, std::string* format_used) {
   const std::filesystem::path path = source.path.empty() ? default_dataset_path() : std::filesystem::path(source.path);
-  return data::read_dataset(path, read_options(source), format_used);
+  data::Dataset ds = data::read_dataset(path, read_options(source), format_used);
+  if (source.carve_valid > 0.0) data::ensure_validation(ds, source.carve_valid, source.split_seed);
+  if (source.loso)
+    for (auto& fold : data::leave_one_session_out(ds)) ds.split_schemes.push_back(std::move(fold));
+  return ds;
 }
 
 int run_data_inspect(const DataInspectArgs& args, std::ostream& out) {

@@ -15,6 +15,11 @@ struct DataSource {
   std::string path;                 // empty = the embedded default
   std::string format;               // empty = detect
   std::vector<std::string> features;  // "MODALITY=DIR" feature folders (GCNet layout)
+  // Split transforms applied after reading (the file's own splits are kept as given):
+  double carve_valid = 0.0;  // > 0: carve this fraction of train dialogues into "valid" where a
+                             // scheme has no validation partition (seeded, whole dialogues)
+  uint64_t split_seed = 0;
+  bool loso = false;         // add IEMOCAP leave-one-session-out schemes loso-1..loso-5
 };
 
 // Resolves a DataSource into read options (parses "text=DIR"; unknown modality -> merc::Error).

@@ -156,7 +156,12 @@ int64_t NdArray::get_int64(int64_t i) const {
   const uint8_t* p = data.data() + i * dtype_itemsize(dtype);
   switch (dtype) {
     case DType::kInt64: return load<int64_t>(p);
-    case DType::kUInt64: return static_cast<int64_t>(load<uint64_t>(p));
+    case DType::kUInt64: {
+      const uint64_t v = load<uint64_t>(p);
+      if (v > static_cast<uint64_t>(INT64_MAX))
+        throw Error(fmt::format("uint64 value {} does not fit a signed 64-bit integer", v));
+      return static_cast<int64_t>(v);
+    }
     case DType::kObject: throw Error("numeric value requested from an object (dtype 'O') array");
     default: return static_cast<int64_t>(get_double(i));
   }

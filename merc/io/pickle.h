@@ -120,7 +120,9 @@ enum class Py2StrEncoding { kLatin1, kBytes, kAscii };
 struct PickleOptions {
   Py2StrEncoding py2_str = Py2StrEncoding::kLatin1;
   // Limits that keep hostile files from exhausting memory or the stack.
-  int max_nesting = 10000;                   // depth of the value tree (recursion in consumers)
+  // Depth of the value tree. Consumers (repr, equals, destructors of the returned tree) recurse,
+  // so this bounds their stack use; the field's pickles nest fewer than 10 levels.
+  int max_nesting = 1000;
   int64_t max_memo_entries = 1 << 26;
   int64_t max_alloc_bytes = int64_t{1} << 36;  // single array or string
 };

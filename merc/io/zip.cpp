@@ -207,10 +207,14 @@ std::string ZipArchive::read(const ZipEntry& e) const {
     if (e.uncompressed_size / kMaxDeflateRatio > e.compressed_size + 1)
       MERC_FORMAT_ERROR(source_, "member '{}': declared size {} is impossible for {} deflated bytes", e.name,
                         e.uncompressed_size, e.compressed_size);
-    // One spare byte: if the stream fills it, it inflates to more than the declared size.
-    out.resize(static_cast<size_t>(e.uncompressed_size) + 1);
+    // One spare byte: if the stream fills it, it inflates to more than the declared size. The
+    // buffer grows (doubling) as data actually arrives, so a hostile directory that declares a huge
+    // size for a small stream cannot make us allocate it up front.
+    const uint64_t target = e.uncompressed_size + 1;
+    constexpr uint64_t kInitialOut = uint64_t{64} << 20;
+    out.resize(static_cast<size_t>(std::min(target, kInitialOut)));
     z_stream zs{};
-    if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) throw Error("zlib inflateInit2 failed");
+    if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) MERC_FORMAT_ERROR(source_, "member '{}': zlib inflateInit2 failed", e.name);
     uint64_t in_left = e.compressed_size, out_left = out.size();
     zs.next_in = const_cast<Bytef*>(in);
     zs.next_out = reinterpret_cast<Bytef*>(out.data());
@@ -222,6 +226,12 @@ std::string ZipArchive::read(const ZipEntry& e) const {
         zs.avail_in = static_cast<uInt>(std::min(in_left, kChunk));
         in_left -= zs.avail_in;
       }
+      if (zs.avail_out == 0 && out_left == 0 && out.size() < target) {
+        const uint64_t old_size = out.size();  // == zs.total_out: the buffer is full
+        out.resize(static_cast<size_t>(std::min(target, 2 * old_size)));
+        zs.next_out = reinterpret_cast<Bytef*>(out.data()) + old_size;
+        out_left = out.size() - old_size;
+      }
       if (zs.avail_out == 0 && out_left > 0) {
         zs.avail_out = static_cast<uInt>(std::min(out_left, kChunk));
         out_left -= zs.avail_out;
@@ -229,7 +239,8 @@ std::string ZipArchive::read(const ZipEntry& e) const {
       ret = inflate(&zs, Z_NO_FLUSH);
       // Z_BUF_ERROR = no progress possible: go on only if a buffer can be refilled; otherwise the
       // input ended early (truncated) or the output is full (too long), both judged below.
-      if (ret == Z_BUF_ERROR && ((zs.avail_in == 0 && in_left > 0) || (zs.avail_out == 0 && out_left > 0)))
+      if (ret == Z_BUF_ERROR && ((zs.avail_in == 0 && in_left > 0) ||
+                                 (zs.avail_out == 0 && (out_left > 0 || out.size() < target))))
         ret = Z_OK;
     }
     const std::string msg = zs.msg ? zs.msg : "";

@@ -105,6 +105,22 @@ TEST(Cli, ConvertWritesANativeFileThatInspectsTheSame) {
   fs::remove(out);
 }
 
+TEST(Cli, CarveValidAddsAValidPartitionOnlyWhereMissing) {
+  auto r = run({"data", "inspect", kMosiFixture, "--json", "--carve-valid", "0.5"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  // 'standard' already has valid (unchanged); 'poria' train {vidA, vidB} -> 1 train + 1 valid.
+  EXPECT_EQ(j["split_schemes"]["standard"]["valid"]["dialogues"], 1);
+  EXPECT_EQ(j["split_schemes"]["poria"]["train"]["dialogues"], 1);
+  EXPECT_EQ(j["split_schemes"]["poria"]["valid"]["dialogues"], 1);
+  EXPECT_EQ(j["split_schemes"]["poria"]["test"]["dialogues"], 1);
+  // MOSI ids have no IEMOCAP session prefix: --loso is a clear error.
+  r = run({"data", "inspect", kMosiFixture, "--loso"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("no IEMOCAP session prefix"), std::string::npos) << r.err;
+  EXPECT_EQ(run({"data", "inspect", kMosiFixture, "--carve-valid", "1.5"}).code, 2);
+}
+
 TEST(Cli, DefaultDatasetIsTheEmbeddedMosi) {
   auto r = run({"data", "inspect", "--json"});
   ASSERT_EQ(r.code, 0) << r.err;

@@ -82,3 +82,20 @@ TEST(NdArrayConvert, WidensAndRejectsObjects) {
 
 }  // namespace
 }  // namespace merc::io
+
+namespace merc::io {
+namespace {
+
+TEST(NdArrayConvert, Uint64AboveInt64MaxIsAnErrorNotAWrap) {
+  NdArray a;
+  a.dtype = DType::kUInt64;
+  a.shape = {2};
+  const uint64_t v[] = {uint64_t{INT64_MAX}, uint64_t{INT64_MAX} + 1};
+  a.data.resize(sizeof v);
+  std::memcpy(a.data.data(), v, sizeof v);
+  EXPECT_EQ(a.get_int64(0), INT64_MAX);
+  EXPECT_THROW(a.get_int64(1), Error);  // would read back as a negative "unlabelled" -1 style value
+}
+
+}  // namespace
+}  // namespace merc::io

@@ -207,3 +207,22 @@ TEST(Npz, EverySingleByteFlipIsHandled) {
 
 }  // namespace
 }  // namespace merc::io
+
+namespace merc::io {
+namespace {
+
+// tests/fixtures/npy/large_member.zip was written once with Python's zipfile (deflate level 9):
+// member big.bin = 70 MiB of bytes i % 251. Larger than the reader's 64 MiB initial inflate buffer,
+// so the output buffer must grow (and keep what was already inflated) to read it.
+TEST(Npz, LargeMemberGrowsItsBufferAsItInflates) {
+  const ZipArchive zip = ZipArchive::open(std::string(MERC_FIXTURE_DIR) + "/npy/large_member.zip");
+  const ZipEntry* e = zip.find("big.bin");
+  ASSERT_NE(e, nullptr);
+  const std::string out = zip.read(*e);
+  ASSERT_EQ(out.size(), size_t{70} << 20);
+  for (size_t i : {size_t{0}, size_t{1} << 20, (size_t{64} << 20) - 1, size_t{64} << 20, out.size() - 1})
+    ASSERT_EQ(static_cast<unsigned char>(out[i]), i % 251) << "at " << i;
+}
+
+}  // namespace
+}  // namespace merc::io

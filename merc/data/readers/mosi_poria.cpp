@@ -1,5 +1,6 @@
 #include "merc/data/readers/mosi_poria.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <unordered_map>
@@ -167,6 +168,7 @@ Dataset read_mosi_poria(const Probe& probe, const ReadOptions& /*options*/) {
     if (!scores || !uids->is_sequence() || !scores->is_sequence() || scores->size() != uids->size())
       MERC_FORMAT_ERROR(pkl_path, "video {}: videoLabels must list one score per utterance id", d.id);
     const int64_t L = static_cast<int64_t>(uids->size());
+    if (L == 0) MERC_FORMAT_ERROR(pkl_path, "video {} lists no utterances", d.id);
     for (int m = 0; m < kNumModalities; ++m) d.features[static_cast<size_t>(m)] = FeatureMatrix();
     std::array<std::vector<float>, kNumModalities> rows;
     for (int64_t t = 0; t < L; ++t) {
@@ -178,6 +180,9 @@ Dataset read_mosi_poria(const Probe& probe, const ReadOptions& /*options*/) {
       JoinedRow& row = it->second;
       row.used = true;
       u.score = static_cast<float>(scores->items()[static_cast<size_t>(t)]->as_float());
+      if (!std::isfinite(u.score) || std::abs(u.score) > 3.0f)
+        MERC_FORMAT_ERROR(pkl_path, "video {} utterance {}: score {} is not a finite value in [-3, 3]", d.id, u.id,
+                          u.score);
       u.label = row.label;
       if (u.score != 0.0f && (u.score > 0.0f) != (u.label == 1)) ++sign_disagreements;
       if (sentences && sentences->is_sequence() && static_cast<int64_t>(sentences->size()) == L)

@@ -132,7 +132,16 @@ const FormatReader& detect_format(const Probe& probe) {
 Dataset read_dataset(const std::filesystem::path& path, const ReadOptions& options, std::string* format_used) {
   const Probe probe = make_probe(path);
   const FormatReader& reader = options.format.empty() ? detect_format(probe) : find_format_reader(options.format);
-  Dataset ds = reader.read(probe, options);
+  Dataset ds;
+  try {
+    ds = reader.read(probe, options);
+  } catch (const FormatError&) {
+    throw;
+  } catch (const std::exception& e) {
+    // A reader that let a lower-level error through (a PyValue type check, a std:: container
+    // error) still gets the file named, and the reader that was reading it.
+    throw_format_error(path.string(), fmt::format("{} (while reading as '{}')", e.what(), reader.name));
+  }
   if (ds.info.source_format.empty()) ds.info.source_format = reader.name;
   ds.validate(path.string());
   if (format_used) *format_used = reader.name;
