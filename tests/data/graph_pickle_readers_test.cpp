@@ -145,6 +145,15 @@ TEST(GraphPickleRead, IemocapRobertaWithCompanionTakesTextFromRobertaAndTheRestF
   EXPECT_NE(ds.info.notes.find("IEMOCAP_features.pkl"), std::string::npos);
 }
 
+TEST(GraphPickleRead, RobertaDialoguesMissingFromTheCompanionAreLeftOutWithAWarning) {
+  // roberta_extra: the companion holds dialogues 0 and 2 only; the RoBERTa file has all three.
+  const Dataset ds = read_graph("roberta_extra/iemocap_features_roberta.pkl");
+  ASSERT_EQ(ds.dialogues.size(), 2u);
+  EXPECT_EQ(ds.dialogues[1].id, "Ses05F_impro03");
+  ASSERT_EQ(ds.warnings.size(), 1u);
+  EXPECT_NE(ds.warnings[0].find("1 dialogues are not in the companion"), std::string::npos) << ds.warnings[0];
+}
+
 TEST(GraphPickleRead, IemocapRobertaAloneIsTextOnlyWithItsOwnThreeWaySplit) {
   const Dataset ds = read_graph("iemocap_roberta_alone/iemocap_features_roberta.pkl");
   EXPECT_EQ(ds.info.modality_dims, (std::array<int64_t, 3>{256, 0, 0}));

@@ -313,6 +313,12 @@ Dataset read_with_companion(const Probe& probe, const TupleLayout& roberta, cons
   if (differing > 0)
     add_warning(ds, fmt::format("{}: {} dialogues have labels in {} that differ from {} (the companion's are used)",
                                 path, differing, rlabels.name(), cpath));
+  // The companion decides which dialogues exist; say how many RoBERTa-only dialogues were left out.
+  int64_t roberta_only = 0;
+  for (const std::string& id : rlabels.ids()) roberta_only += primary.find(id) ? 0 : 1;
+  if (roberta_only > 0)
+    add_warning(ds, fmt::format("{}: {} dialogues are not in the companion {} and were left out", path, roberta_only,
+                                cpath));
   return ds;
 }
 
