@@ -18,7 +18,7 @@ io::NdArray float_array(std::vector<int64_t> shape, const std::vector<float>& va
   a.dtype = io::DType::kFloat32;
   a.shape = std::move(shape);
   a.data.resize(values.size() * sizeof(float));
-  std::memcpy(a.data.data(), values.data(), a.data.size());
+  if (!values.empty()) std::memcpy(a.data.data(), values.data(), a.data.size());  // memcpy(null, null, 0) is UB
   return a;
 }
 
