@@ -143,7 +143,7 @@ bool detect(const Probe& probe) {
   return ids_ok && spk_ok && (label_kind == 'i' || label_kind == 'f');
 }
 
-Dataset read(const Probe& probe, const ReadOptions& options) {
+Dataset read_labels(const Probe& probe) {
   const std::string source = probe.path.string();
   const PyValue* root = probe.pickle.get();
   if (!root) MERC_FORMAT_ERROR(source, "not a pickle file (the gcnet-labels layout is a pickled list)");
@@ -204,7 +204,13 @@ Dataset read(const Probe& probe, const ReadOptions& options) {
   ds.split_schemes.push_back(
       split_from_ids(cmu ? "standard" : "given", parts, index, source, "videoIDs", &split_warnings));
   for (auto& w : split_warnings) add_warning(ds, std::move(w));
+  return ds;
+}
 
+Dataset read(const Probe& probe, const ReadOptions& options) {
+  const std::string source = probe.path.string();
+  Dataset ds = read_labels(probe);
+  const bool cmu = ds.info.task == Task::kRegression;
   if (!options.feature_dirs.empty()) {
     FeatureFolderOptions fo;
     fo.faces_by_speaker = !cmu;
@@ -221,5 +227,6 @@ Dataset read(const Probe& probe, const ReadOptions& options) {
 
 bool detect_gcnet_labels(const Probe& probe) { return gcnet_detail::detect(probe); }
 Dataset read_gcnet_labels(const Probe& probe, const ReadOptions& options) { return gcnet_detail::read(probe, options); }
+Dataset read_gcnet_label_pickle(const Probe& probe) { return gcnet_detail::read_labels(probe); }
 
 }  // namespace merc::data

@@ -28,5 +28,9 @@ namespace merc::data {
 
 bool detect_gcnet_labels(const Probe& probe);
 Dataset read_gcnet_labels(const Probe& probe, const ReadOptions& options);
+// The label pickle alone (ids, labels or scores, speakers, sentences, split), no feature folders
+// and no "read without features" warning: for readers that join features from elsewhere
+// (mosi_poria.h).
+Dataset read_gcnet_label_pickle(const Probe& probe);
 
 }  // namespace merc::data

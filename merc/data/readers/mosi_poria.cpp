@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
 #include <unordered_map>
 
 #include "merc/core/error.h"
+#include "merc/data/readers/gcnet_labels.h"
 #include "merc/io/csv.h"
 
 namespace merc::data {
@@ -107,19 +107,6 @@ void join_split(const fs::path& dir, const std::string& split, const std::vector
   }
 }
 
-const io::PyValue& list_item(const io::PyValue& root, size_t i, const std::string& path, const char* what) {
-  const auto& items = root.items();
-  if (i >= items.size() || !items[i]) MERC_FORMAT_ERROR(path, "missing element {} ({})", i, what);
-  return *items[i];
-}
-
-std::vector<std::string> vid_set(const io::PyValue& v, const std::string& path, const char* what) {
-  if (!v.is_collection()) MERC_FORMAT_ERROR(path, "{} must be a set or list of video ids, got {}", what, v.type_name());
-  std::vector<std::string> out;
-  for (const auto& x : v.items()) out.push_back(io::key_to_string(*x));
-  return out;
-}
-
 }  // namespace
 
 bool detect_mosi_poria(const Probe& probe) {
@@ -136,57 +123,40 @@ Dataset read_mosi_poria(const Probe& probe, const ReadOptions& /*options*/) {
   std::unordered_map<std::string, JoinedRow> joined;
   for (const char* split : kSplits) join_split(dir, split, transcripts, joined);
 
+  // 1. Videos, utterance ids, scores, sentences and the standard split: GCNet's label pickle, read
+  //    by the gcnet-labels reader (dialogues in sorted train, valid, test order as GCNet has them).
   const std::string pkl_path = (dir / kLabelPickle).string();
-  const io::PyRef root = io::load_pickle_file(pkl_path);
-  if (!root->is_sequence() || root->size() != 7)
-    MERC_FORMAT_ERROR(pkl_path, "expected a list of 7 (videoIDs, videoLabels, videoSpeakers, videoSentences, "
-                                "trainVids, valVids, testVids), got {} of length {}",
-                      root->type_name(), root->is_collection() || root->is_dict() ? root->size() : 0);
-  const io::PyValue& video_ids = list_item(*root, 0, pkl_path, "videoIDs");
-  const io::PyValue& video_labels = list_item(*root, 1, pkl_path, "videoLabels");
-  const io::PyValue& video_sentences = list_item(*root, 3, pkl_path, "videoSentences");
-  if (!video_ids.is_dict() || !video_labels.is_dict() || !video_sentences.is_dict())
-    MERC_FORMAT_ERROR(pkl_path, "videoIDs, videoLabels and videoSentences must be dicts");
-
-  Dataset ds;
+  Dataset ds = read_gcnet_label_pickle(make_probe(dir / kLabelPickle));
+  if (ds.info.task != Task::kRegression)
+    MERC_FORMAT_ERROR(pkl_path, "expected the CMU-MOSI label pickle (a list of 7 with float scores)");
   ds.info.name = "CMU-MOSI";
-  ds.info.task = Task::kRegression;
-  ds.info.class_names = {"negative", "positive"};
-  ds.info.num_speakers = 1;
   ds.info.notes = "Poria et al. (ACL 2017) utterance features joined to GCNet's CMU-MOSI label pickle; "
                   "label = Poria binary label, score = sentiment in [-3, 3]";
   ds.info.modality_sources = {"text CNN (Poria et al. 2017)", "openSMILE (Poria et al. 2017)",
                               "3D-CNN (Poria et al. 2017)"};
 
-  std::map<std::string, int64_t> dialogue_index;
+  // 2. Join the Poria features and binary labels by utterance id.
+  std::unordered_map<std::string, const TranscriptRow*> by_uid;
+  for (const auto& t : transcripts) by_uid[t.uid] = &t;
   int64_t sign_disagreements = 0;
-  for (const auto& [key, uids] : video_ids.dict_items()) {
-    Dialogue d;
-    d.id = io::key_to_string(*key);
-    const io::PyRef scores = video_labels.get(*key);
-    const io::PyRef sentences = video_sentences.get(*key);
-    if (!scores || !uids->is_sequence() || !scores->is_sequence() || scores->size() != uids->size())
-      MERC_FORMAT_ERROR(pkl_path, "video {}: videoLabels must list one score per utterance id", d.id);
-    const int64_t L = static_cast<int64_t>(uids->size());
+  for (Dialogue& d : ds.dialogues) {
+    const int64_t L = d.length();
     if (L == 0) MERC_FORMAT_ERROR(pkl_path, "video {} lists no utterances", d.id);
-    for (int m = 0; m < kNumModalities; ++m) d.features[static_cast<size_t>(m)] = FeatureMatrix();
     std::array<std::vector<float>, kNumModalities> rows;
-    for (int64_t t = 0; t < L; ++t) {
-      Utterance u;
-      u.id = io::key_to_string(*uids->items()[static_cast<size_t>(t)]);
+    for (Utterance& u : d.utterances) {
       auto it = joined.find(u.id);
       if (it == joined.end())
         MERC_FORMAT_ERROR(pkl_path, "video {}: utterance {} has no row in the Poria feature CSVs", d.id, u.id);
       JoinedRow& row = it->second;
       row.used = true;
-      u.score = static_cast<float>(scores->items()[static_cast<size_t>(t)]->as_float());
       if (!std::isfinite(u.score) || std::abs(u.score) > 3.0f)
         MERC_FORMAT_ERROR(pkl_path, "video {} utterance {}: score {} is not a finite value in [-3, 3]", d.id, u.id,
                           u.score);
       u.label = row.label;
       if (u.score != 0.0f && (u.score > 0.0f) != (u.label == 1)) ++sign_disagreements;
-      if (sentences && sentences->is_sequence() && static_cast<int64_t>(sentences->size()) == L)
-        u.transcript = sentences->items()[static_cast<size_t>(t)]->as_str();
+      // Some releases leave the pickle's sentences empty; transcripts.csv has them all.
+      if (u.transcript.empty())
+        if (auto t = by_uid.find(u.id); t != by_uid.end()) u.transcript = t->second->text;
       for (int m = 0; m < kNumModalities; ++m) {
         const auto& f = row.features[static_cast<size_t>(m)];
         auto& dim = ds.info.modality_dims[static_cast<size_t>(m)];
@@ -196,7 +166,6 @@ Dataset read_mosi_poria(const Probe& probe, const ReadOptions& /*options*/) {
                             kPoriaNames[m], f.size(), dim);
         rows[static_cast<size_t>(m)].insert(rows[static_cast<size_t>(m)].end(), f.begin(), f.end());
       }
-      d.utterances.push_back(std::move(u));
     }
     for (int m = 0; m < kNumModalities; ++m) {
       FeatureMatrix& fm = d.features[static_cast<size_t>(m)];
@@ -204,16 +173,7 @@ Dataset read_mosi_poria(const Probe& probe, const ReadOptions& /*options*/) {
       fm.cols = ds.info.modality_dims[static_cast<size_t>(m)];
       fm.values = std::move(rows[static_cast<size_t>(m)]);
     }
-    dialogue_index[d.id] = static_cast<int64_t>(ds.dialogues.size());
-    ds.dialogues.push_back(std::move(d));
   }
-  // Transcripts from the pickle are empty for some releases; fall back to transcripts.csv.
-  std::unordered_map<std::string, const TranscriptRow*> by_uid;
-  for (const auto& t : transcripts) by_uid[t.uid] = &t;
-  for (auto& d : ds.dialogues)
-    for (auto& u : d.utterances)
-      if (u.transcript.empty())
-        if (auto it = by_uid.find(u.id); it != by_uid.end()) u.transcript = it->second->text;
 
   int64_t unused = 0;
   for (const auto& [uid, row] : joined) unused += row.used ? 0 : 1;
@@ -224,20 +184,7 @@ Dataset read_mosi_poria(const Probe& probe, const ReadOptions& /*options*/) {
     add_warning(ds, fmt::format("{}: {} non-zero score(s) disagree in sign with the Poria binary label",
                                 dir.string(), sign_disagreements));
 
-  // Standard split from the pickle's sets.
-  SplitScheme standard{"standard", {}};
-  const char* names[] = {"train", "valid", "test"};
-  for (size_t k = 0; k < 3; ++k) {
-    Partition p{names[k], {}};
-    for (const std::string& vid : vid_set(list_item(*root, 4 + k, pkl_path, names[k]), pkl_path, names[k])) {
-      auto it = dialogue_index.find(vid);
-      if (it == dialogue_index.end()) MERC_FORMAT_ERROR(pkl_path, "{} split names unknown video '{}'", names[k], vid);
-      p.dialogues.push_back(it->second);
-    }
-    std::sort(p.dialogues.begin(), p.dialogues.end());
-    standard.partitions.push_back(std::move(p));
-  }
-  // Poria split: a video belongs where its utterances' CSV rows are.
+  // 3. Poria split: a video belongs where its utterances' CSV rows are.
   SplitScheme poria{"poria", {{"train", {}}, {"test", {}}}};
   for (size_t i = 0; i < ds.dialogues.size(); ++i) {
     const Dialogue& d = ds.dialogues[i];
@@ -247,7 +194,7 @@ Dataset read_mosi_poria(const Probe& probe, const ReadOptions& /*options*/) {
         MERC_FORMAT_ERROR(dir.string(), "video {} has utterances in both Poria train and test CSVs", d.id);
     poria.partitions[split == "train" ? 0 : 1].dialogues.push_back(static_cast<int64_t>(i));
   }
-  ds.split_schemes = {std::move(standard), std::move(poria)};
+  ds.split_schemes.push_back(std::move(poria));
   return ds;
 }
 
