@@ -66,6 +66,15 @@ std::vector<const Dialogue*> Dataset::partition(std::string_view partition, std:
 }
 
 void Dataset::validate(const std::string& source) const {
+  // Sanity bounds: a hostile file could declare a huge dim for an empty dataset, which downstream
+  // code (collate, models) would then try to allocate. Real data: dims <= 4096, <= 9 speakers.
+  constexpr int64_t kMaxDim = int64_t{1} << 24, kMaxSpeakers = int64_t{1} << 20;
+  if (info.num_speakers < 1 || info.num_speakers > kMaxSpeakers)
+    MERC_FORMAT_ERROR(source, "number of speakers {} outside 1..{}", info.num_speakers, kMaxSpeakers);
+  for (int m = 0; m < kNumModalities; ++m)
+    if (info.modality_dims[static_cast<size_t>(m)] < 0 || info.modality_dims[static_cast<size_t>(m)] > kMaxDim)
+      MERC_FORMAT_ERROR(source, "{} feature dim {} outside 0..{}", modality_name(static_cast<Modality>(m)),
+                        info.modality_dims[static_cast<size_t>(m)], kMaxDim);
   std::unordered_set<std::string> ids;
   for (const auto& d : dialogues) {
     if (!ids.insert(d.id).second) MERC_FORMAT_ERROR(source, "dialogue id '{}' occurs twice", d.id);

@@ -53,6 +53,14 @@ TEST(Dataset, ValidateAcceptsConsistentAndNamesFirstProblem) {
   Dataset f = testing::tiny_dataset();
   f.split_schemes[0].partitions[1].dialogues = {3};
   expect_problem(f, "refers to dialogue #3");
+  Dataset g = testing::tiny_dataset();
+  g.dialogues.clear();
+  g.split_schemes.clear();
+  g.info.modality_dims[2] = int64_t{1} << 40;  // no dialogue to contradict it, still rejected
+  expect_problem(g, "visual feature dim 1099511627776 outside 0..16777216");
+  Dataset h = testing::tiny_dataset();
+  h.info.num_speakers = 0;
+  expect_problem(h, "number of speakers 0 outside 1..");
 }
 
 TEST(Summary, CountsPerSplitClassesLengthsAndJsonKeys) {
