@@ -135,3 +135,23 @@ TEST(PickleLayout, DetectionHintsNeverThrow) {
 
 }  // namespace
 }  // namespace merc::data
+
+namespace merc::data {
+namespace {
+
+TEST(PickleLayoutSentiment, BinaryLabelCountsZeroAsPositive) {
+  EXPECT_EQ(binary_label_from_score(-3.0), 0);
+  EXPECT_EQ(binary_label_from_score(-1e-9), 0);
+  EXPECT_EQ(binary_label_from_score(0.0), 1);  // the has-zero convention; non-zero Acc-2 drops it by score
+  EXPECT_EQ(binary_label_from_score(-0.0), 1);  // -0.0 >= 0 in IEEE arithmetic
+  EXPECT_EQ(binary_label_from_score(2.4), 1);
+}
+
+TEST(PickleLayoutSentiment, CmuDatasetNameFromFileNamesIgnoringCase) {
+  EXPECT_EQ(cmu_dataset_name("CMUMOSI_features_raw_2way.pkl"), "CMU-MOSI");
+  EXPECT_EQ(cmu_dataset_name("/data/MOSEI/unaligned_50.pkl"), "CMU-MOSEI");
+  EXPECT_EQ(cmu_dataset_name("IEMOCAP_features_raw_4way.pkl"), "");
+}
+
+}  // namespace
+}  // namespace merc::data

@@ -36,11 +36,6 @@ bool sequence_where(const PyValue* v, Pred pred) {
   return true;
 }
 
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 struct Layout {
   bool cmu = false;  // 7 items: regression; else IEMOCAP classification
   int num_classes = 0;
@@ -50,11 +45,10 @@ struct Layout {
 Layout decide_layout(bool cmu, const DictById& labels, const std::string& source, Dataset& ds) {
   Layout layout;
   layout.cmu = cmu;
-  const std::string file = lower(std::filesystem::path(source).filename().string());
+  const std::string file = std::filesystem::path(source).filename().string();
   if (layout.cmu) {
-    layout.name = file.find("mosei") != std::string::npos ? "CMU-MOSEI"
-                  : file.find("mosi") != std::string::npos ? "CMU-MOSI"
-                                                           : "CMU (GCNet label pickle)";
+    layout.name = cmu_dataset_name(file);
+    if (layout.name.empty()) layout.name = "CMU (GCNet label pickle)";
     return layout;
   }
   int64_t max_label = -1;
@@ -117,7 +111,7 @@ void fill_utterances(Dialogue& dlg, const Layout& layout, const DictById& ids,
       if (!std::isfinite(scores[u]))
         MERC_FORMAT_ERROR(source, "video '{}' utterance '{}': sentiment score is {}", vid, uids[u], scores[u]);
       utt.score = static_cast<float>(scores[u]);
-      utt.label = scores[u] >= 0.0 ? 1 : 0;
+      utt.label = binary_label_from_score(scores[u]);
     } else {
       if (classes[u] < 0 || classes[u] >= layout.num_classes)
         MERC_FORMAT_ERROR(source, "video '{}' utterance '{}': label {} outside 0..{}", vid, uids[u], classes[u],

@@ -152,12 +152,10 @@ struct Sample {
 };
 
 std::string dataset_name(const std::string& source) {
+  if (std::string cmu = cmu_dataset_name(source); !cmu.empty()) return cmu;
   std::string s = source;
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (s.find("mosei") != std::string::npos) return "CMU-MOSEI";
-  if (s.find("mosi") != std::string::npos) return "CMU-MOSI";
-  if (s.find("sims") != std::string::npos) return "CH-SIMS";
-  return "MMSA";
+  return s.find("sims") != std::string::npos ? "CH-SIMS" : "MMSA";
 }
 
 
@@ -245,7 +243,7 @@ Dataset read(const Probe& probe, const ReadOptions& options) {
           MERC_FORMAT_ERROR(source, "split '{}' sample {} ('{}'): regression label is {}", v.name, s.n,
                             v.ids[static_cast<size_t>(s.n)], score);
         utt.score = static_cast<float>(score);
-        utt.label = score >= 0.0 ? 1 : 0;
+        utt.label = binary_label_from_score(score);
         if (!v.raw_text.empty()) utt.transcript = v.raw_text[static_cast<size_t>(s.n)];
         for (int m = 0; m < 3; ++m) {
           if (mean_valid_steps(v, m, s.n, dlg.features[static_cast<size_t>(m)].row(u), &nonfinite)) continue;

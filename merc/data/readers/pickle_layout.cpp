@@ -415,4 +415,14 @@ char first_element_kind(const PyValue& v) noexcept {
   }
 }
 
+int64_t binary_label_from_score(double score) { return score >= 0.0 ? 1 : 0; }
+
+std::string cmu_dataset_name(std::string_view name) {
+  std::string s(name);
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (s.find("mosei") != std::string::npos) return "CMU-MOSEI";
+  if (s.find("mosi") != std::string::npos) return "CMU-MOSI";
+  return "";
+}
+
 }  // namespace merc::data

@@ -130,6 +130,16 @@ SplitScheme split_from_ids(std::string scheme_name, const std::vector<SplitIds>&
                            const std::string& path, std::string_view dialogues_source,
                            std::vector<std::string>* warnings);
 
+// ---- Sentiment datasets (CMU-MOSI / MOSEI style) -----------------------------------------------
+
+// Binary label of a sentiment score: score >= 0 -> 1 (positive), else 0 (negative). Zero scores
+// are labelled positive; the non-zero Acc-2 protocol drops them by score at evaluation time and
+// the has-zero protocol counts them as positive, so both can be computed.
+int64_t binary_label_from_score(double score);
+// "CMU-MOSEI" / "CMU-MOSI" when `name` (a file name or path) mentions mosei / mosi, ignoring case;
+// "" otherwise.
+std::string cmu_dataset_name(std::string_view name);
+
 // ---- Detection helpers (never throw) -----------------------------------------------------------
 
 // The value of the first entry of a dict (nullptr when `v` is not a non-empty dict).
