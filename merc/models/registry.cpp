@@ -1,12 +1,76 @@
 #include "merc/models/registry.h"
 
 #include "merc/core/registry.h"
+#include "merc/models/bc_lstm.h"
+#include "merc/models/dialogue_gcn.h"
+#include "merc/models/mlp.h"
 
 namespace merc::models {
 
+namespace {
+// The config a builder received, as the type its model needs; another model's config -> Error.
+template <class Config>
+const Config& config_as(const ModelConfig& config, const char* model) {
+  const auto* typed = dynamic_cast<const Config*>(&config);
+  MERC_CHECK(typed != nullptr, "model '{}' cannot be built from a config of model '{}' (a different config type)",
+             model, config.name);
+  return *typed;
+}
+
+template <class Config>
+Config& tiny_as(ModelConfig& config, const char* model) {
+  return const_cast<Config&>(config_as<Config>(config, model));
+}
+
+// One row for model class M with config C.
+template <class M, class C>
+ModelEntry model_row(const char* name, const char* description, std::function<void(C&)> tiny) {
+  ModelEntry e;
+  e.name = name;
+  e.description = description;
+  e.make_config = [name] {
+    auto c = std::make_unique<C>();
+    c->name = name;
+    return std::unique_ptr<ModelConfig>(std::move(c));
+  };
+  e.build = [name](const ModelConfig& config, const ModelDims& dims) -> std::shared_ptr<Model> {
+    return std::make_shared<M>(config_as<C>(config, name), dims);
+  };
+  e.make_tiny = [name, tiny](ModelConfig& config) { tiny(tiny_as<C>(config, name)); };
+  return e;
+}
+}  // namespace
+
 const std::vector<ModelEntry>& model_registry() {
   // THE table of models. Add a row per model (name, description, config factory, builder, tiny).
-  static const std::vector<ModelEntry> table = registry_checked(std::vector<ModelEntry>{}, "model");
+  static const std::vector<ModelEntry> table = registry_checked(
+      std::vector<ModelEntry>{
+          model_row<MlpModel, MlpConfig>("mlp", "utterance-level early-fusion MLP, no context (baseline)",
+                                         [](MlpConfig& c) {
+                                           c.hidden_dim = 6;
+                                           c.num_layers = 2;
+                                         }),
+          model_row<BcLstmModel, BcLstmConfig>(
+              "bc_lstm", "bc-LSTM: contextual BiLSTM per modality + hierarchical fusion (Poria et al., ACL 2017)",
+              [](BcLstmConfig& c) {
+                c.hidden_dim = 4;
+                c.unimodal_dim = 3;
+                c.fusion_dim = 5;
+              }),
+          model_row<DialogueGcnModel, DialogueGcnConfig>(
+              "dialogue_gcn",
+              "DialogueGCN: BiGRU context + speaker-relational graph over a window (Ghosal et al., EMNLP 2019)",
+              [](DialogueGcnConfig& c) {
+                c.proj_dim = 5;
+                c.hidden_dim = 3;
+                c.window_past = 2;
+                c.window_future = 1;
+                c.graph_hidden_dim = 4;
+                c.num_bases = 3;
+                c.classifier_hidden_dim = 4;
+              }),
+      },
+      "model");
   return table;
 }
 
