@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "merc/app/data_cmd.h"
+#include "merc/app/train_cmd.h"
 #include "merc/core/error.h"
 #include "merc/core/log.h"
 #include "merc/version.h"
@@ -22,6 +23,16 @@ void add_source_options(CLI::App* cmd, DataSource* src, bool positional) {
       ->check(CLI::Range(0.0, 0.9));
   cmd->add_option("--split-seed", src->split_seed, "seed for --carve-valid");
   cmd->add_flag("--loso", src->loso, "add IEMOCAP leave-one-session-out split schemes loso-1..loso-5");
+}
+void add_config_options(CLI::App* cmd, ConfigArgs* c) {
+  cmd->add_option("--config", c->config_file, "experiment YAML file (layered over dataset and model presets)");
+  cmd->add_option("--set", c->overrides, "override a config key, KEY=VALUE (repeatable), e.g. --set train.lr=0.001")
+      ->allow_extra_args(false);
+  cmd->add_option("--config-dir", c->config_dir, "directory with datasets/ and models/ presets");
+  cmd->add_option("--data", c->data, "dataset file or directory, any supported format (default: embedded CMU-MOSI)");
+  cmd->add_option("--split", c->split, "split scheme of the dataset (e.g. standard, poria)");
+  cmd->add_option("--threads", c->threads, "torch threads (default: train.threads)")->check(CLI::Range(0, 256));
+  cmd->add_option("--device", c->device, "cpu | cuda | cuda:N");
 }
 }  // namespace
 
@@ -50,6 +61,51 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
       ->check(CLI::Range(int64_t{1}, int64_t{4096}));
   convert->add_option("--seed", convert_args.seed, "featurizer seed");
 
+  TrainArgs train_args;
+  CLI::App* train = app.add_subcommand("train", "train a model (writes config.yaml, train_log.jsonl, checkpoint.pt, model.pt, metrics.json)");
+  add_config_options(train, &train_args.config);
+  train->add_option("--out", train_args.out, "run directory (default runs/<model>-<time>)");
+  train->add_option("--resume", train_args.resume, "continue the interrupted run in DIR");
+  train->add_option("--folds", train_args.folds, "k-fold: one run per split scheme PREFIX-N (e.g. loso), mean and std");
+  train->add_flag("--print-config", train_args.print_config, "print the resolved config and exit");
+
+  EvalArgs eval_args;
+  CLI::App* eval = app.add_subcommand("eval", "evaluate a trained run under one or more missing-modality protocols");
+  eval->add_option("--run", eval_args.run, "run directory")->required();
+  eval->add_option("--data", eval_args.data, "dataset (default: the run's)");
+  eval->add_option("--split", eval_args.split, "split scheme (default: the run's)");
+  eval->add_option("--partition", eval_args.partition, "train | valid | test (default test)");
+  eval->add_option("--protocol", eval_args.protocols, "protocol NAME[:ARG] (repeatable), e.g. random:0.3, fixed:at")
+      ->allow_extra_args(false);
+  eval->add_flag("--json", eval_args.json, "one JSON object");
+  eval->add_option("--threads", eval_args.threads, "torch threads")->check(CLI::Range(0, 256));
+  eval->add_option("--device", eval_args.device, "cpu | cuda | cuda:N");
+
+  PredictArgs predict_args;
+  CLI::App* predict = app.add_subcommand("predict", "write per-utterance predictions of a trained run as CSV");
+  predict->add_option("--run", predict_args.run, "run directory")->required();
+  predict->add_option("--data", predict_args.data, "dataset to predict (default: the run's)");
+  predict->add_option("--split", predict_args.split, "split scheme for --partition");
+  predict->add_option("--partition", predict_args.partition, "only this partition (default: every dialogue)");
+  predict->add_option("--protocol", predict_args.protocol, "missing-modality protocol (default complete)");
+  predict->add_option("--out", predict_args.out, "output CSV")->required();
+  predict->add_option("--threads", predict_args.threads, "torch threads")->check(CLI::Range(0, 256));
+  predict->add_option("--device", predict_args.device, "cpu | cuda | cuda:N");
+
+  SweepArgs sweep_args;
+  CLI::App* sweep = app.add_subcommand("sweep", "train over missing rates x seeds x conditions; results table");
+  add_config_options(sweep, &sweep_args.config);
+  sweep->add_option("--out", sweep_args.out, "sweep directory (re-run to resume)");
+  sweep->add_option("--rates", sweep_args.rates, "random missing rates, e.g. 0,0.1,0.2")->delimiter(',');
+  sweep->add_option("--seeds", sweep_args.seeds, "seeds, e.g. 1,2,3")->delimiter(',');
+  sweep->add_option("--conditions", sweep_args.conditions, "other protocols, e.g. fixed:a,fixed:at")->delimiter(',');
+
+  std::string list_what;
+  CLI::App* list = app.add_subcommand("list", "list registries: models, datasets, protocols, formats, optimizers, "
+                                              "schedulers, losses, config");
+  list->add_option("WHAT", list_what, "models | datasets | protocols | formats | optimizers | schedulers | losses | config")
+      ->required();
+
   std::vector<std::string> rev(args.rbegin(), args.rend());
   try {
     app.parse(rev);
@@ -74,6 +130,11 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     if (list_formats->parsed()) return run_data_list_formats(out);
     if (inspect->parsed()) return run_data_inspect(inspect_args, out);
     if (convert->parsed()) return run_data_convert(convert_args, out);
+    if (train->parsed()) return run_train(train_args, out);
+    if (eval->parsed()) return run_eval(eval_args, out);
+    if (predict->parsed()) return run_predict(predict_args, out);
+    if (sweep->parsed()) return run_sweep_cmd(sweep_args, out);
+    if (list->parsed()) return run_list(list_what, out);
   } catch (const merc::Error& e) {
     err << "merc: error: " << e.what() << "\n";
     return 1;

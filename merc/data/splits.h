@@ -18,6 +18,8 @@ class SplitRng {
  public:
   explicit SplitRng(uint64_t seed) : state_(seed) {}
   uint64_t next();
+  // The whole generator state; SplitRng(state()) continues the same stream (checkpoints).
+  uint64_t state() const { return state_; }
   uint64_t below(uint64_t n);  // unbiased (rejection sampling)
 
  private:

@@ -1,0 +1,309 @@
+#include "merc/app/train_cmd.h"
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <ostream>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "merc/app/data_cmd.h"
+#include "merc/core/error.h"
+#include "merc/data/text_featurizer.h"
+#include "merc/io/binary_file.h"
+#include "merc/models/registry.h"
+#include "merc/train/checkpoint.h"
+#include "merc/train/evaluate.h"
+#include "merc/train/run_data.h"
+#include "merc/train/runners.h"
+#include "merc/train/trainer.h"
+
+namespace merc::app {
+
+namespace fs = std::filesystem;
+using nlohmann::ordered_json;
+
+namespace {
+constexpr const char* kFeaturizerFile = "text_featurizer.safetensors";
+
+bool has_any_features(const data::Dataset& ds) {
+  for (int64_t d : ds.info.modality_dims)
+    if (d > 0) return true;
+  return false;
+}
+
+std::string timestamp() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
+  return buf;
+}
+
+void print_metrics_line(std::ostream& out, const char* part, const metrics::MetricValues& m) {
+  if (m.empty()) return;
+  out << fmt::format("  {:<5}", part);
+  for (const auto& [name, value] : m) out << fmt::format(" {} {:.4g}", name, value);
+  out << "\n";
+}
+}  // namespace
+
+train::ExperimentConfig resolve_experiment(const ConfigArgs& args, std::ostream* out) {
+  train::ConfigLayers layers;
+  layers.config_dir = args.config_dir;
+  layers.experiment_file = args.config_file;
+  layers.overrides = args.overrides;
+  if (!args.data.empty()) layers.overrides.push_back("data.path=" + args.data);
+  if (!args.split.empty()) layers.overrides.push_back("data.split=" + args.split);
+  if (args.threads >= 0) layers.overrides.push_back("train.threads=" + std::to_string(args.threads));
+  if (!args.device.empty()) layers.overrides.push_back("train.device=" + args.device);
+  std::vector<std::string> sources;
+  train::ExperimentConfig config = train::resolve_config(layers, &sources);
+  if (out) {
+    *out << "resolved config (defaults";
+    for (const auto& s : sources) *out << " <- " << s;
+    *out << "):\n" << to_yaml_text(config);
+  }
+  return config;
+}
+
+data::Dataset load_experiment_dataset(const train::DataConfig& config, const std::string& featurizer_in,
+                                      const std::string& featurizer_out) {
+  DataSource src;
+  src.path = config.path;
+  src.format = config.format;
+  src.features = config.features;
+  src.loso = config.loso;
+  data::Dataset ds = load_dataset(src);  // carving happens per run (train::select_partitions)
+  if (has_any_features(ds)) return ds;
+  // Transcript-only data: featurize with the featurizer of the run, or fit one on train.
+  if (!featurizer_in.empty() && fs::exists(featurizer_in)) {
+    data::featurize_dataset_text(ds, data::TextFeaturizer::load(featurizer_in));
+    return ds;
+  }
+  MERC_CHECK(config.featurize_text > 0, "dataset '{}' has no features and data.featurize_text is 0", ds.info.name);
+  data::TextFeaturizerOptions opts;
+  opts.dim = config.featurize_text;
+  const data::TextFeaturizer f = data::fit_on_partition(ds, opts, "train", config.split);
+  spdlog::info("{}: transcript features fitted on the train split ({} dims)", ds.info.name, f.dim());
+  if (!featurizer_out.empty()) {
+    fs::create_directories(fs::path(featurizer_out).parent_path());
+    f.save(featurizer_out);
+  }
+  return ds;
+}
+
+int run_train(const TrainArgs& args, std::ostream& out) {
+  if (!args.resume.empty()) {
+    // The run's own config is authoritative; only the dataset is re-read.
+    const std::string dir = args.resume;
+    const train::CheckpointHeader h = train::read_checkpoint_header((fs::path(dir) / "checkpoint.pt").string());
+    train::ExperimentConfig config;
+    apply_yaml_text(config, h.config_yaml, dir + "/checkpoint.pt (config)");
+    const std::string feat = (fs::path(dir) / kFeaturizerFile).string();
+    const data::Dataset ds = load_experiment_dataset(config.data, feat, "");
+    train::TrainOptions opts;
+    opts.out_dir = dir;
+    opts.resume = true;
+    opts.log = &out;
+    const train::TrainResult r = train::train_model(config, ds, opts);
+    out << fmt::format("finished: best epoch {} of {} (selection: {})\n", r.best_epoch, r.epochs_run, r.selection);
+    print_metrics_line(out, "valid", r.valid);
+    print_metrics_line(out, "test", r.test);
+    out << "run directory: " << dir << "\n";
+    return 0;
+  }
+  train::ExperimentConfig config = resolve_experiment(args.config, args.print_config ? &out : nullptr);
+  if (args.print_config) return 0;
+  const std::string dir = args.out.empty() ? fmt::format("runs/{}-{}", config.model->name, timestamp()) : args.out;
+  out << "resolved config:\n" << to_yaml_text(config);
+  const std::string feat = (fs::path(dir) / kFeaturizerFile).string();
+  const data::Dataset ds = load_experiment_dataset(config.data, "", feat);
+  if (!args.folds.empty()) {
+    const train::RunTable t = train::run_folds(config, ds, args.folds, dir, &out);
+    out << train::markdown_summary(t) << "results: " << dir << "/results.{csv,json,md}\n";
+    return 0;
+  }
+  train::TrainOptions opts;
+  opts.out_dir = dir;
+  opts.log = &out;
+  const train::TrainResult r = train::train_model(config, ds, opts);
+  out << fmt::format("finished: best epoch {} of {} (selection: {})\n", r.best_epoch, r.epochs_run, r.selection);
+  print_metrics_line(out, "valid", r.valid);
+  print_metrics_line(out, "test", r.test);
+  out << "run directory: " << dir << "\n";
+  return 0;
+}
+
+namespace {
+
+struct LoadedRun {
+  train::ExperimentConfig config;
+  models::ModelDims dims;
+  std::shared_ptr<models::Model> model;
+  int64_t epoch = 0;
+};
+
+LoadedRun load_run(const std::string& dir, int64_t threads, const std::string& device) {
+  const std::string weights = (fs::path(dir) / "model.pt").string();
+  MERC_CHECK(fs::is_directory(dir), "run directory '{}' does not exist", dir);
+  MERC_CHECK(fs::exists(weights), "{} has no model.pt (the run has not finished an epoch)", dir);
+  const train::CheckpointHeader h = train::read_checkpoint_header(weights);
+  LoadedRun r;
+  apply_yaml_text(r.config, h.config_yaml, weights + " (config)");
+  if (threads >= 0) r.config.train.threads = threads;
+  if (!device.empty()) r.config.train.device = device;
+  r.dims = h.dims;
+  train::configure_torch(r.config.train);
+  r.model = models::build_model(*r.config.model, r.dims);
+  r.epoch = train::load_weights(weights, *r.model);
+  r.model->to(train::resolve_device(r.config.train.device));
+  r.model->eval();
+  return r;
+}
+
+}  // namespace
+
+int run_eval(const EvalArgs& args, std::ostream& out) {
+  LoadedRun run = load_run(args.run, args.threads, args.device);
+  train::ExperimentConfig& config = run.config;
+  if (!args.data.empty()) config.data.path = args.data;
+  if (!args.split.empty()) config.data.split = args.split;
+  const data::Dataset ds = load_experiment_dataset(config.data, (fs::path(args.run) / kFeaturizerFile).string(), "");
+  const train::RunData rd = train::select_partitions(ds, config);
+  const models::ModelDims dims = models::model_dims(ds.info, config.model->modalities, rd.task);
+  MERC_CHECK(dims == run.dims, "the dataset gives model dims '{}' but the run was trained with '{}'", dims.describe(),
+             run.dims.describe());
+  const std::vector<const data::Dialogue*>* part = nullptr;
+  if (args.partition == "test") part = &rd.test;
+  else if (args.partition == "train") part = &rd.train;
+  else if (args.partition == "valid" || args.partition == rd.valid_name) part = &rd.valid;
+  MERC_CHECK(part, "--partition '{}': expected train, valid or test", args.partition);
+  MERC_CHECK(!part->empty(), "partition '{}' of split '{}' is empty", args.partition, rd.scheme.name);
+  std::vector<std::string> protocols = args.protocols;
+  if (protocols.empty()) protocols.push_back(config.protocol.test);
+  const train::LossEntry& loss = train::find_loss(config.train.loss, rd.task);
+  const std::string selection = train::selection_label(config);
+  ordered_json results = ordered_json::array();
+  std::vector<std::pair<std::string, metrics::MetricValues>> rows;
+  for (const auto& p : protocols) {
+    train::EvalOptions o;
+    o.protocol = p;
+    o.seed = config.protocol_seed() + 1;
+    o.fixed_masks = config.protocol.test_redraw == "fixed";
+    o.batch_size = config.train.batch_size;
+    o.device = train::resolve_device(config.train.device);
+    const train::EvalResult r = train::evaluate(*run.model, *part, ds.info, dims, loss, o);
+    ordered_json m = ordered_json::object();
+    for (const auto& [k, v] : r.metrics) m[k] = std::isfinite(v) ? ordered_json(v) : ordered_json(nullptr);
+    results.push_back({{"protocol", p}, {"utterances", r.utterances}, {"loss", r.loss}, {"metrics", m}});
+    rows.emplace_back(p, r.metrics);
+  }
+  if (args.json) {
+    ordered_json j = {{"run", args.run},          {"selection", selection},   {"epoch", run.epoch},
+                      {"dataset", ds.info.name},  {"split", rd.scheme.name},  {"partition", args.partition},
+                      {"results", results}};
+    out << j.dump(2) << "\n";
+    return 0;
+  }
+  out << fmt::format("run {} (epoch {}, selection: {}) on {} split '{}' partition '{}'\n", args.run, run.epoch,
+                     selection, ds.info.name, rd.scheme.name, args.partition);
+  out << fmt::format("| {:<14} |", "protocol");
+  for (const auto& [k, _] : rows.front().second) out << fmt::format(" {:>11} |", k);
+  out << "\n|" << std::string(16, '-') << "|";
+  for (size_t i = 0; i < rows.front().second.size(); ++i) out << std::string(13, '-') << "|";
+  out << "\n";
+  for (const auto& [p, m] : rows) {
+    out << fmt::format("| {:<14} |", p);
+    for (const auto& [k, v] : m) out << fmt::format(" {:>11.2f} |", v);
+    out << "\n";
+  }
+  return 0;
+}
+
+int run_predict(const PredictArgs& args, std::ostream& out) {
+  MERC_CHECK(!args.out.empty(), "predict: --out FILE is required");
+  LoadedRun run = load_run(args.run, args.threads, args.device);
+  train::ExperimentConfig& config = run.config;
+  if (!args.data.empty()) {
+    config.data.path = args.data;
+    config.data.format.clear();
+  }
+  if (!args.split.empty()) config.data.split = args.split;
+  const data::Dataset ds = load_experiment_dataset(config.data, (fs::path(args.run) / kFeaturizerFile).string(), "");
+  const data::Task task = run.dims.task;
+  models::ModelDims dims = models::model_dims(ds.info, config.model->modalities, task);
+  MERC_CHECK(dims.input_dims == run.dims.input_dims && dims.use == run.dims.use,
+             "{}: the data gives model inputs '{}' but the run was trained on '{}'", config.data.path, dims.describe(),
+             run.dims.describe());
+  dims = run.dims;  // classes/speakers as trained
+  std::vector<const data::Dialogue*> dialogues;
+  if (args.partition.empty()) {
+    for (const auto& d : ds.dialogues) dialogues.push_back(&d);
+  } else {
+    dialogues = ds.partition(args.partition, config.data.split);
+  }
+  MERC_CHECK(!dialogues.empty(), "predict: no dialogues to predict");
+  const train::LossEntry& loss = train::find_loss(config.train.loss, task);
+  train::EvalOptions o;
+  o.protocol = args.protocol;
+  o.seed = config.protocol_seed() + 1;
+  o.batch_size = config.train.batch_size;
+  o.device = train::resolve_device(config.train.device);
+  o.keep_predictions = true;
+  o.require_targets = false;  // new data may carry no labels
+  // Speaker ids beyond the trained slots would index past the model's speaker tables.
+  for (const auto* d : dialogues)
+    for (const auto& u : d->utterances)
+      MERC_CHECK(u.speaker < dims.num_speakers, "{}: dialogue {} has speaker slot {} but the model was trained with {}",
+                 config.data.path, d->id, u.speaker, dims.num_speakers);
+  const train::EvalResult r = train::evaluate(*run.model, dialogues, ds.info, dims, loss, o);
+  std::ostringstream csv;
+  csv << "dialogue_id,utterance_idx,speaker,label,pred";
+  const bool cls = task == data::Task::kClassification;
+  if (cls)
+    for (const auto& c : ds.info.class_names) csv << ",prob_" << c;
+  csv << "\n";
+  auto quote = [](const std::string& s) {
+    if (s.find_first_of(",\"\n") == std::string::npos) return s;
+    std::string q = "\"";
+    for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return q + "\"";
+  };
+  for (const auto& p : r.predictions) {
+    csv << quote(p.dialogue_id) << "," << p.utterance_idx << "," << quote(p.speaker) << ",";
+    if (cls) {
+      csv << (p.label >= 0 ? ds.info.class_names.at(static_cast<size_t>(p.label)) : "") << ","
+          << ds.info.class_names.at(static_cast<size_t>(p.pred_class));
+      for (float prob : p.probabilities) csv << "," << fmt::format("{:.6f}", prob);
+    } else {
+      csv << (std::isnan(p.score) ? "" : fmt::format("{}", p.score)) << "," << fmt::format("{:.6f}", p.pred_score);
+    }
+    csv << "\n";
+  }
+  io::write_file_atomically(args.out, csv.str());
+  out << fmt::format("wrote {} predictions for {} dialogues to {}\n", r.predictions.size(), dialogues.size(), args.out);
+  return 0;
+}
+
+int run_sweep_cmd(const SweepArgs& args, std::ostream& out) {
+  train::ExperimentConfig config = resolve_experiment(args.config, nullptr);
+  const std::string dir = args.out.empty() ? fmt::format("runs/sweep-{}-{}", config.model->name, timestamp()) : args.out;
+  out << "resolved config:\n" << to_yaml_text(config);
+  const data::Dataset ds =
+      load_experiment_dataset(config.data, (fs::path(dir) / kFeaturizerFile).string(), (fs::path(dir) / kFeaturizerFile).string());
+  train::SweepSpec spec;
+  spec.rates = args.rates;
+  spec.seeds = args.seeds.empty() ? std::vector<int64_t>{config.train.seed} : args.seeds;
+  spec.conditions = args.conditions;
+  const train::RunTable t = train::run_sweep(config, ds, spec, dir, &out);
+  out << train::markdown_summary(t) << "results: " << dir << "/results.{csv,json,md}\n";
+  return 0;
+}
+
+}  // namespace merc::app

@@ -1,0 +1,95 @@
+#include "merc/train/evaluate.h"
+
+#include <cmath>
+
+#include <torch/nn/functional/activation.h>
+#include <torch/utils.h>
+
+#include "merc/core/error.h"
+#include "merc/data/missing_protocol.h"
+
+namespace merc::train {
+
+std::vector<std::vector<const data::Dialogue*>> make_batches(const std::vector<const data::Dialogue*>& dialogues,
+                                                             int64_t batch_size) {
+  MERC_CHECK(batch_size >= 1, "batch size must be >= 1, got {}", batch_size);
+  std::vector<std::vector<const data::Dialogue*>> out;
+  for (size_t i = 0; i < dialogues.size(); i += static_cast<size_t>(batch_size)) {
+    const size_t end = std::min(dialogues.size(), i + static_cast<size_t>(batch_size));
+    out.emplace_back(dialogues.begin() + static_cast<std::ptrdiff_t>(i), dialogues.begin() + static_cast<std::ptrdiff_t>(end));
+  }
+  return out;
+}
+
+EvalResult evaluate(models::Model& model, const std::vector<const data::Dialogue*>& dialogues,
+                    const data::DatasetInfo& info, const models::ModelDims& dims, const LossEntry& loss,
+                    const EvalOptions& options) {
+  MERC_CHECK(!dialogues.empty(), "nothing to evaluate: the partition has no dialogues");
+  torch::NoGradGuard no_grad;
+  const bool was_training = model.is_training();
+  model.eval();
+  // imder is a schedule over batch positions and has no per-dialogue form; its stream is re-seeded
+  // for every evaluation, which makes it just as repeatable.
+  const bool fixed = options.fixed_masks && data::ProtocolSpec::parse(options.protocol).name != "imder";
+  auto protocol = data::make_missing_protocol(options.protocol, options.seed,
+                                              fixed ? data::RedrawMode::kFixed : data::RedrawMode::kPerBatch);
+  metrics::MetricAccumulator acc(dims.task, dims.num_classes);
+  EvalResult result;
+  double loss_sum = 0.0;
+  const auto batches = make_batches(dialogues, options.batch_size);
+  for (size_t bi = 0; bi < batches.size(); ++bi) {
+    data::DialogueBatch batch = data::collate(batches[bi], info);
+    const torch::Tensor keep =
+        protocol->draw(batch, data::BatchPosition{0, static_cast<int64_t>(bi), static_cast<int64_t>(batches.size())});
+    data::apply_missing(batch, keep);
+    const data::DialogueBatch dev = batch.to(options.device);
+    const models::ModelOutput out = model.forward(dev, models::ForwardContext{});
+    const torch::Tensor output = out.logits.to(torch::kCPU).to(torch::kFloat);
+    const int64_t n = target_mask(batch, dims.task).sum().item<int64_t>();
+    if (n > 0) loss_sum += loss.compute(output, batch).item<double>() * static_cast<double>(n);
+    result.utterances += n;
+    if (n > 0) acc.add(output, batch.label, batch.score, batch.utterance_mask);
+    if (options.keep_predictions) {
+      const torch::Tensor probs = dims.task == data::Task::kClassification
+                                      ? torch::softmax(output, -1).contiguous()
+                                      : output.contiguous();
+      const auto p = probs.accessor<float, 3>();
+      for (size_t b = 0; b < batches[bi].size(); ++b) {
+        const data::Dialogue& d = *batches[bi][b];
+        for (int64_t t = 0; t < d.length(); ++t) {
+          const data::Utterance& u = d.utterances[static_cast<size_t>(t)];
+          UtterancePrediction pr;
+          pr.dialogue_id = d.id;
+          pr.utterance_idx = t;
+          pr.speaker = u.speaker_name.empty() ? std::to_string(u.speaker) : u.speaker_name;
+          pr.label = u.label;
+          pr.score = u.score;
+          if (dims.task == data::Task::kClassification) {
+            int64_t best = 0;
+            for (int64_t c = 0; c < probs.size(2); ++c) {
+              pr.probabilities.push_back(p[static_cast<int64_t>(b)][t][c]);
+              if (p[static_cast<int64_t>(b)][t][c] > p[static_cast<int64_t>(b)][t][best]) best = c;
+            }
+            pr.pred_class = best;
+            pr.pred_score = p[static_cast<int64_t>(b)][t][best];
+          } else {
+            pr.pred_score = p[static_cast<int64_t>(b)][t][0];
+          }
+          result.predictions.push_back(std::move(pr));
+        }
+      }
+    }
+  }
+  if (result.utterances == 0 && !options.require_targets) {
+    if (was_training) model.train();
+    return result;
+  }
+  MERC_CHECK(result.utterances > 0, "nothing to evaluate: no utterance has a {} target",
+             dims.task == data::Task::kClassification ? "class" : "score");
+  result.loss = loss_sum / static_cast<double>(result.utterances);
+  result.metrics = acc.compute();
+  if (was_training) model.train();
+  return result;
+}
+
+}  // namespace merc::train

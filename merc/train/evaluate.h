@@ -1,0 +1,54 @@
+#pragma once
+// Evaluation of a model on a list of dialogues under a missing-modality protocol: metrics (named
+// as in merc::metrics), mean task loss, and optionally one prediction per utterance.
+
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+
+#include "merc/data/batch.h"
+#include "merc/data/dataset.h"
+#include "merc/metrics/accumulator.h"
+#include "merc/models/model.h"
+#include "merc/train/losses.h"
+
+namespace merc::train {
+
+// Dialogues in `order` cut into consecutive batches of at most batch_size.
+std::vector<std::vector<const data::Dialogue*>> make_batches(const std::vector<const data::Dialogue*>& dialogues,
+                                                             int64_t batch_size);
+
+struct EvalOptions {
+  std::string protocol = "complete";  // missing-modality protocol spec
+  uint64_t seed = 0;                  // mask seed
+  bool fixed_masks = true;            // true: per-dialogue masks (same every evaluation)
+  int64_t batch_size = 16;
+  torch::Device device = torch::kCPU;
+  bool keep_predictions = false;
+  bool require_targets = true;  // false: data without labels gives predictions and no metrics
+};
+
+struct UtterancePrediction {
+  std::string dialogue_id;
+  int64_t utterance_idx = 0;
+  std::string speaker;
+  int64_t label = -1;             // true class (-1 when none)
+  double score = 0.0;             // true score (NaN when none)
+  int64_t pred_class = -1;        // classification: argmax; regression: -1
+  double pred_score = 0.0;        // regression: the prediction; classification: max probability
+  std::vector<float> probabilities;  // classification: softmax over classes
+};
+
+struct EvalResult {
+  metrics::MetricValues metrics;
+  double loss = 0.0;      // mean task loss over utterances with a target
+  int64_t utterances = 0;  // utterances with a target
+  std::vector<UtterancePrediction> predictions;  // when keep_predictions
+};
+
+EvalResult evaluate(models::Model& model, const std::vector<const data::Dialogue*>& dialogues,
+                    const data::DatasetInfo& info, const models::ModelDims& dims, const LossEntry& loss,
+                    const EvalOptions& options);
+
+}  // namespace merc::train

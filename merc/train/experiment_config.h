@@ -1,0 +1,105 @@
+#pragma once
+// The experiment config: everything a `merc train` run needs, as one typed tree with the key
+// groups of the interface contract: data.*, model.* (model.name picks the model's own fields),
+// train.*, protocol.train / protocol.test, selection.
+//
+// Layering (design.md): code defaults <- dataset preset (configs/datasets/<data.preset>.yaml) <-
+// model preset (configs/models/<model.name>.yaml) <- experiment file <- `--set`.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "merc/core/config.h"
+#include "merc/models/model.h"
+
+namespace merc::train {
+
+struct DataConfig : ConfigStruct {
+  std::string path;                   // empty = the embedded default (CMU-MOSI)
+  std::string format;                 // empty = detect
+  std::string split;                  // split scheme; empty = the dataset's default
+  std::vector<std::string> features;  // MODALITY=DIR feature folders (GCNet layout)
+  double carve_valid = 0.0;           // carve this fraction of train into "valid" when none exists
+  int64_t split_seed = 0;
+  bool loso = false;                  // add IEMOCAP leave-one-session-out schemes
+  std::string task = "auto";          // auto | classification | regression
+  int64_t featurize_text = 100;       // dims for transcript-only data (featurizer fit on train)
+  std::string preset;                 // name of configs/datasets/<preset>.yaml (layered first)
+  void visit(FieldVisitor& v) override;
+};
+
+struct TrainConfig : ConfigStruct {
+  int64_t epochs = 30;
+  int64_t seed = 1;
+  int64_t batch_size = 16;  // dialogues per batch
+  double lr = 1e-3;
+  std::string optimizer = "adam";  // adam | adamw | sgd
+  double weight_decay = 0.0;
+  double momentum = 0.9;           // sgd only
+  std::string scheduler = "none";  // none | step | cosine | plateau
+  int64_t step_size = 10;          // step: epochs between decays
+  double gamma = 0.5;              // step / plateau: decay factor
+  int64_t plateau_patience = 3;    // plateau: epochs without improvement before a decay
+  double min_lr = 0.0;             // cosine floor / plateau floor
+  int64_t warmup_epochs = 0;       // linear warm-up from lr/(warmup+1) to lr
+  double clip_norm = 0.0;          // > 0: clip the global gradient norm
+  double clip_value = 0.0;         // > 0: clip each gradient element to [-v, v]
+  int64_t early_stopping = 0;      // > 0: stop after this many epochs without improvement
+  std::string metric = "auto";     // selection metric; auto = weighted_f1 (classification) or mae
+  std::string loss = "auto";       // auto = cross_entropy (classification) or mse (regression)
+  int64_t threads = 1;             // torch intra-op threads (results reproducible per thread count)
+  std::string device = "cpu";      // cpu | cuda | cuda:N
+  bool shuffle = true;
+  std::string progress = "auto";   // auto (bar on a TTY) | bar | log | none
+  void visit(FieldVisitor& v) override;
+};
+
+struct ProtocolConfig : ConfigStruct {
+  std::string train = "complete";  // missing-modality protocol for training batches
+  std::string test = "complete";   // ... for validation and test evaluation
+  std::string redraw = "per_batch";      // train masks: per_batch | fixed
+  std::string test_redraw = "fixed";     // eval masks: fixed = the same mask every evaluation
+  int64_t seed = -1;               // -1 = train.seed
+  void visit(FieldVisitor& v) override;
+};
+
+struct ExperimentConfig : ConfigStruct {
+  DataConfig data;
+  std::unique_ptr<models::ModelConfig> model;  // never null; type follows model.name
+  TrainConfig train;
+  ProtocolConfig protocol;
+  std::string selection = "validation";  // validation | test-max
+
+  ExperimentConfig();  // model = the default model's default config
+  ExperimentConfig(const ExperimentConfig& other);
+  ExperimentConfig& operator=(const ExperimentConfig& other);
+  void visit(FieldVisitor& v) override;
+  // Swaps `model` for the named model's default config when the layer names another model.
+  void resolve_sections(const YAML::Node& node) override;
+  // Semantic checks after all layers (selection value, known optimizer, ...); merc::Error.
+  void validate() const;
+  bool test_max() const { return selection == "test-max"; }
+  uint64_t protocol_seed() const;
+};
+
+inline constexpr const char* kDefaultModel = "bc_lstm";
+
+// Where presets live: MERC_CONFIG_DIR, else <exe>/../share/merc/configs, <exe>/../configs, else the
+// source tree's configs/. Empty when none exists.
+std::string default_config_dir();
+
+struct ConfigLayers {
+  std::string config_dir;            // presets; empty = default_config_dir()
+  std::string experiment_file;       // may be empty
+  std::vector<std::string> overrides;  // "a.b=c"
+};
+
+// Builds the resolved config: defaults <- dataset preset <- model preset <- experiment <- --set.
+// `sources` (optional) receives the files applied, in order.
+ExperimentConfig resolve_config(const ConfigLayers& layers, std::vector<std::string>* sources = nullptr);
+
+// Reads a saved config.yaml (as written in a run directory) exactly, without presets.
+ExperimentConfig load_config_file(const std::string& path);
+
+}  // namespace merc::train

@@ -1,0 +1,368 @@
+#include "merc/train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <ostream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <torch/cuda.h>
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/utils.h>
+
+#include "merc/core/error.h"
+#include "merc/core/progress.h"
+#include "merc/data/missing_protocol.h"
+#include "merc/data/splits.h"
+#include "merc/io/binary_file.h"
+#include "merc/models/registry.h"
+#include "merc/train/checkpoint.h"
+#include "merc/train/evaluate.h"
+#include "merc/train/losses.h"
+#include "merc/train/optimizers.h"
+#include "merc/train/run_data.h"
+#include "merc/train/schedulers.h"
+
+namespace merc::train {
+
+namespace fs = std::filesystem;
+using nlohmann::ordered_json;
+
+std::string selection_label(const ExperimentConfig& config) {
+  return config.test_max() ? "test-max (published protocol: the epoch is selected on the TEST set; "
+                             "numbers are optimistic)"
+                           : "validation";
+}
+
+std::string selection_metric(const ExperimentConfig& config, data::Task task) {
+  if (config.train.metric != "auto") return config.train.metric;
+  return task == data::Task::kClassification ? "weighted_f1" : "mae";
+}
+
+void configure_torch(const TrainConfig& config) {
+  if (config.threads > 0) torch::set_num_threads(static_cast<int>(config.threads));
+  torch::manual_seed(static_cast<uint64_t>(config.seed));
+}
+
+torch::Device resolve_device(const std::string& device) {
+  if (device == "cpu") return torch::kCPU;
+  if (device.rfind("cuda", 0) == 0) {
+    MERC_CHECK(torch::cuda::is_available(), "device '{}' requested but this merc has no CUDA device available "
+               "(CPU-only LibTorch or no GPU); use --device cpu", device);
+    try {
+      return torch::Device(device);
+    } catch (const c10::Error&) {
+      throw Error(fmt::format("device '{}': expected cuda or cuda:N", device));
+    }
+  }
+  throw Error(fmt::format("device '{}': expected cpu, cuda or cuda:N", device));
+}
+
+namespace {
+
+ordered_json metrics_json(const metrics::MetricValues& values) {
+  ordered_json j = ordered_json::object();
+  for (const auto& [name, value] : values) j[name] = std::isfinite(value) ? ordered_json(value) : ordered_json(nullptr);
+  return j;
+}
+
+void shuffle(std::vector<const data::Dialogue*>& v, data::SplitRng& rng) {
+  for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[rng.below(i)]);
+}
+
+// Keeps the first `epochs` lines of train_log.jsonl (a run killed between writing the log line and
+// the checkpoint left one line too many).
+void truncate_log(const std::string& path, int64_t epochs) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line) && static_cast<int64_t>(lines.size()) < epochs;)
+    if (!line.empty()) lines.push_back(line);
+  std::string out;
+  for (const auto& l : lines) out += l + "\n";
+  io::write_file_atomically(path, out);
+}
+
+class Optimizers {
+ public:
+  void build(models::Model& model, int stage, const TrainConfig& config) {
+    owned_.clear();
+    scales_.clear();
+    const auto groups = model.parameter_groups(stage);
+    const int substeps = model.substeps(stage);
+    MERC_CHECK(substeps >= 1, "model stage {} declares {} substeps", stage, substeps);
+    if (substeps == 1) {
+      std::vector<double> s;
+      owned_.push_back(make_optimizer(config, groups, &s));
+      scales_.push_back(s);
+    } else {
+      MERC_CHECK(static_cast<int>(groups.size()) == substeps,
+                 "model stage {} has {} substeps but {} parameter groups (one per substep expected)", stage, substeps,
+                 groups.size());
+      for (const auto& g : groups) {
+        std::vector<double> s;
+        owned_.push_back(make_optimizer(config, {g}, &s));
+        scales_.push_back(s);
+      }
+    }
+  }
+  std::vector<torch::optim::Optimizer*> raw() const {
+    std::vector<torch::optim::Optimizer*> out;
+    for (const auto& o : owned_) out.push_back(o.get());
+    return out;
+  }
+  void set_lr(double lr) {
+    for (size_t i = 0; i < owned_.size(); ++i) set_learning_rate(*owned_[i], lr, scales_[i]);
+  }
+  torch::optim::Optimizer& at(size_t i) { return *owned_.at(i); }
+
+ private:
+  std::vector<std::unique_ptr<torch::optim::Optimizer>> owned_;
+  std::vector<std::vector<double>> scales_;
+};
+
+}  // namespace
+
+TrainResult train_model(const ExperimentConfig& config_in, const data::Dataset& dataset, const TrainOptions& options) {
+  MERC_CHECK(!options.out_dir.empty(), "train: no output directory given");
+  const fs::path dir(options.out_dir);
+  const std::string ckpt_path = (dir / "checkpoint.pt").string();
+  const std::string best_path = (dir / "model.pt").string();
+  const std::string log_path = (dir / "train_log.jsonl").string();
+  std::ostream* log = options.log;
+
+  ExperimentConfig config = config_in;
+  CheckpointHeader header;
+  if (options.resume) {
+    MERC_CHECK(fs::exists(ckpt_path), "cannot resume: {} does not exist (was the run started with --out {}?)",
+               ckpt_path, options.out_dir);
+    header = read_checkpoint_header(ckpt_path);
+    config = ExperimentConfig();
+    apply_yaml_text(config, header.config_yaml, ckpt_path + " (config)");
+    config.validate();
+  } else {
+    MERC_CHECK(!fs::exists(ckpt_path), "{} already holds a run (checkpoint.pt); use --resume to continue it or "
+               "choose another --out", options.out_dir);
+    fs::create_directories(dir);
+  }
+  const std::string config_yaml = to_yaml_text(config);
+  if (!options.resume) io::write_file_atomically((dir / "config.yaml").string(), config_yaml);
+
+  configure_torch(config.train);
+  const torch::Device device = resolve_device(config.train.device);
+  const RunData rd = select_partitions(dataset, config);
+  const models::ModelDims dims = models::model_dims(dataset.info, config.model->modalities, rd.task);
+  if (options.resume)
+    MERC_CHECK(header.dims == dims, "cannot resume: the dataset gives model dims '{}' but the checkpoint was trained "
+               "with '{}'", dims.describe(), header.dims.describe());
+  std::shared_ptr<models::Model> model = models::build_model(*config.model, dims);
+  model->to(device);
+  const LossEntry& loss = find_loss(config.train.loss, rd.task);
+  const std::string metric = selection_metric(config, rd.task);
+  const bool higher = metrics::higher_is_better(metric);
+  LrScheduler scheduler(config.train);
+  const uint64_t mask_seed = config.protocol_seed();
+  auto train_protocol = data::make_missing_protocol(
+      config.protocol.train, mask_seed,
+      config.protocol.redraw == "fixed" ? data::RedrawMode::kFixed : data::RedrawMode::kPerBatch);
+  EvalOptions eval_opts;
+  eval_opts.protocol = config.protocol.test;
+  eval_opts.seed = mask_seed + 1;  // evaluation masks independent of the training stream
+  eval_opts.fixed_masks = config.protocol.test_redraw == "fixed";
+  eval_opts.batch_size = config.train.batch_size;
+  eval_opts.device = device;
+  data::make_missing_protocol(config.protocol.test, mask_seed);  // validate the spec before training
+
+  // Shuffle stream: its own seed so that it does not depend on how many draws init made.
+  data::SplitRng shuffle_rng(static_cast<uint64_t>(config.train.seed) * 0x9E3779B97F4A7C15ULL + 17);
+  TrainingState state;
+  int stage = options.resume ? header.stage : model->stage_for_epoch(0, config.train.epochs);
+  model->set_stage(stage);
+  Optimizers optimizers;
+  optimizers.build(*model, stage, config.train);
+  if (options.resume) {
+    state = load_checkpoint(ckpt_path, *model, optimizers.raw());
+    set_torch_rng_state(state.torch_rng);
+    shuffle_rng = data::SplitRng(state.shuffle_rng);
+    train_protocol->set_rng_state(state.protocol_rng);
+    scheduler.set_state(state.scheduler);
+    truncate_log(log_path, state.epochs_done);
+    if (log) *log << fmt::format("resuming {} after epoch {}\n", options.out_dir, state.epochs_done);
+  } else {
+    io::write_file_atomically(log_path, "");
+  }
+  if (log && !options.resume) {
+    *log << fmt::format("merc train: {} on {} ({} dialogues train / {} valid / {} test), split '{}'\n",
+                        config.model->name, dataset.info.name, rd.train.size(), rd.valid.size(), rd.test.size(),
+                        rd.scheme.name);
+    for (const auto& n : rd.notes) *log << "  note: " << n << "\n";
+    *log << fmt::format("  model: {} ({} parameters)\n", dims.describe(), [&] {
+      int64_t n = 0;
+      for (const auto& p : model->parameters()) n += p.numel();
+      return n;
+    }());
+    *log << fmt::format("  selection: {} on {}\n", selection_label(config), metric);
+  }
+
+  const ProgressMode mode = parse_progress_mode(config.train.progress, options.bar_stream);
+  TrainResult result;
+  result.selection = selection_label(config);
+  result.metric = metric;
+  result.run_dir = options.out_dir;
+  int64_t epochs_this_call = 0;
+  std::vector<const data::Dialogue*> order = rd.train;
+
+  for (int64_t epoch = state.epochs_done; epoch < config.train.epochs; ++epoch) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const int new_stage = model->stage_for_epoch(epoch, config.train.epochs);
+    if (new_stage != stage) {
+      stage = new_stage;
+      model->set_stage(stage);
+      optimizers.build(*model, stage, config.train);
+    }
+    const double lr = scheduler.lr_for_epoch(epoch);
+    optimizers.set_lr(lr);
+    order = rd.train;
+    if (config.train.shuffle) shuffle(order, shuffle_rng);
+    const auto batches = make_batches(order, config.train.batch_size);
+    const int substeps = model->substeps(stage);
+    model->train();
+    metrics::MetricAccumulator train_acc(dims.task, dims.num_classes);
+    double loss_sum = 0.0;
+    int64_t n_sum = 0;
+    ProgressBar bar(mode, options.bar_stream, fmt::format("epoch {}/{}", epoch + 1, config.train.epochs),
+                    static_cast<int64_t>(batches.size()));
+    for (size_t bi = 0; bi < batches.size(); ++bi) {
+      data::DialogueBatch batch = data::collate(batches[bi], dataset.info);
+      const torch::Tensor keep = train_protocol->draw(
+          batch, data::BatchPosition{epoch, static_cast<int64_t>(bi), static_cast<int64_t>(batches.size())});
+      data::apply_missing(batch, keep);
+      const data::DialogueBatch dev = batch.to(device);
+      models::ModelOutput out;
+      torch::Tensor task_loss;
+      for (int s = 0; s < substeps; ++s) {
+        const models::ForwardContext ctx{epoch, stage, s};
+        model->zero_grad();
+        out = model->forward(dev, ctx);
+        task_loss = loss.compute(out.logits, dev);
+        torch::Tensor total = task_loss * out.task_loss_weight;
+        for (const auto& [name, aux] : out.aux_losses) total = total + aux;
+        if (!std::isfinite(total.item<double>()))
+          throw Error(fmt::format("training diverged: the loss is {} at epoch {} batch {}; lower train.lr or set "
+                                  "train.clip_norm", total.item<double>(), epoch + 1, bi + 1));
+        total.backward();
+        model->after_backward(ctx, out);
+        if (config.train.clip_value > 0) torch::nn::utils::clip_grad_value_(model->parameters(), config.train.clip_value);
+        if (config.train.clip_norm > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), config.train.clip_norm);
+        optimizers.at(substeps > 1 ? static_cast<size_t>(s) : 0).step();
+      }
+      const int64_t n = target_mask(batch, dims.task).sum().item<int64_t>();
+      loss_sum += task_loss.item<double>() * static_cast<double>(n);
+      n_sum += n;
+      train_acc.add(out.logits.detach().to(torch::kCPU).to(torch::kFloat), batch.label, batch.score,
+                    batch.utterance_mask);
+      bar.update(static_cast<int64_t>(bi + 1), fmt::format("loss {:.4f}", n_sum ? loss_sum / n_sum : 0.0));
+    }
+    bar.finish();
+    const double train_loss = n_sum ? loss_sum / static_cast<double>(n_sum) : 0.0;
+
+    // Evaluate and select.
+    ordered_json line = ordered_json::object();
+    line["epoch"] = epoch + 1;
+    line["stage"] = stage;
+    line["lr"] = lr;
+    line["train_loss"] = train_loss;
+    line["train"] = metrics_json(train_acc.compute());
+    metrics::MetricValues valid_m, test_m;
+    if (!rd.valid.empty()) {
+      const EvalResult v = evaluate(*model, rd.valid, dataset.info, dims, loss, eval_opts);
+      valid_m = v.metrics;
+      line["valid_loss"] = v.loss;
+      line["valid"] = metrics_json(v.metrics);
+    }
+    if (config.test_max()) {
+      const EvalResult t = evaluate(*model, rd.test, dataset.info, dims, loss, eval_opts);
+      test_m = t.metrics;
+      line["test"] = metrics_json(t.metrics);
+    }
+    const double value = (config.test_max() ? test_m : valid_m).get(metric);
+    const bool improved = std::isfinite(value) && (!state.has_best || (higher ? value > state.best_value : value < state.best_value));
+    if (improved) {
+      state.has_best = true;
+      state.best_value = value;
+      state.best_epoch = epoch + 1;
+      state.bad_epochs = 0;
+      save_weights(best_path, config_yaml, dims, *model, epoch + 1);
+      state.best_metrics_json = ordered_json{{"valid", metrics_json(valid_m)}, {"test", metrics_json(test_m)}}.dump();
+    } else {
+      ++state.bad_epochs;
+    }
+    scheduler.observe(value, higher);
+    line["selected"] = improved;
+    line["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    {
+      std::ofstream out(log_path, std::ios::app);
+      out << line.dump() << "\n";
+    }
+    state.epochs_done = epoch + 1;
+    state.stage = stage;
+    state.shuffle_rng = shuffle_rng.state();
+    state.protocol_rng = train_protocol->rng_state();
+    state.scheduler = scheduler.state();
+    state.torch_rng = torch_rng_state();
+    save_checkpoint(ckpt_path, config_yaml, dims, *model, optimizers.raw(), state);
+    if (log && mode != ProgressMode::kNone)
+      *log << fmt::format("epoch {}/{} lr {:.3g} train loss {:.4f} | {} {} {:.4f} (best {:.4f} @ {}) | {:.1f}s\n",
+                          epoch + 1, config.train.epochs, lr, train_loss, config.test_max() ? "test" : "valid", metric,
+                          value, state.best_value, state.best_epoch, line["seconds"].get<double>());
+    ++epochs_this_call;
+    if (config.train.early_stopping > 0 && state.bad_epochs >= config.train.early_stopping) {
+      result.early_stopped = true;
+      if (log) *log << fmt::format("early stopping: {} epochs without improvement\n", state.bad_epochs);
+      break;
+    }
+    if (options.stop_after_epochs >= 0 && epochs_this_call >= options.stop_after_epochs &&
+        state.epochs_done < config.train.epochs) {
+      result.epochs_run = state.epochs_done;
+      return result;  // as if killed: checkpoint written, no metrics.json
+    }
+  }
+
+  // Final: the selected weights; test (validation selection) evaluated once, here.
+  MERC_CHECK(state.has_best, "no epoch produced a finite {} ; nothing was selected", metric);
+  load_weights(best_path, *model);
+  const auto best = ordered_json::parse(state.best_metrics_json);
+  ordered_json valid_j = best.at("valid"), test_j = best.at("test");
+  if (!config.test_max()) {
+    const EvalResult t = evaluate(*model, rd.test, dataset.info, dims, loss, eval_opts);
+    result.test = t.metrics;
+    test_j = metrics_json(t.metrics);
+  }
+  result.best_epoch = state.best_epoch;
+  result.epochs_run = state.epochs_done;
+  result.finished = true;
+  ordered_json m = ordered_json::object();
+  m["selection"] = result.selection;
+  m["metric"] = metric;
+  m["best_epoch"] = state.best_epoch;
+  m["epochs_run"] = state.epochs_done;
+  m["early_stopped"] = result.early_stopped;
+  m["dataset"] = dataset.info.name;
+  m["split"] = rd.scheme.name;
+  m["model"] = config.model->name;
+  m["task"] = data::task_name(rd.task);
+  m["protocol"] = {{"train", config.protocol.train}, {"test", config.protocol.test}};
+  m["valid"] = valid_j;
+  m["test"] = test_j;
+  io::write_file_atomically((dir / "metrics.json").string(), m.dump(2) + "\n");
+  for (auto it = valid_j.begin(); it != valid_j.end(); ++it)
+    if (it.value().is_number()) result.valid.set(it.key(), it.value().get<double>());
+  if (config.test_max())
+    for (auto it = test_j.begin(); it != test_j.end(); ++it)
+      if (it.value().is_number()) result.test.set(it.key(), it.value().get<double>());
+  return result;
+}
+
+}  // namespace merc::train

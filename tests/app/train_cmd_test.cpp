@@ -1,0 +1,162 @@
+// `merc train | eval | predict | sweep | list` through run_cli, in-process: success and failure.
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "merc/app/cli.h"
+#include "merc/data/dataset_file.h"
+#include "merc/io/binary_file.h"
+#include "../train/synthetic_data.h"
+
+namespace merc::app {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int code;
+  std::string out, err;
+};
+
+Result cli(std::vector<std::string> args) {
+  std::ostringstream out, err;
+  const int code = run_cli(args, out, err);
+  return {code, out.str(), err.str()};
+}
+
+class TrainCmdTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = fs::temp_directory_path() / ("merc_train_cmd_" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    data_ = (dir_ / "synthetic.safetensors").string();
+    data::write_dataset_file(train::testing::synthetic_dataset(), data_);
+    // One trained run shared by the eval / predict tests.
+    const Result r = cli({"train", "--data", data_, "--split", "given", "--set", "model.name=mlp", "--set",
+                          "train.epochs=2", "--set", "train.progress=none", "--threads", "1", "--out", run_dir()});
+    ASSERT_EQ(r.code, 0) << r.err << r.out;
+  }
+  static void TearDownTestSuite() { fs::remove_all(dir_); }
+  static std::string run_dir() { return (dir_ / "run").string(); }
+  static fs::path dir_;
+  static std::string data_;
+};
+fs::path TrainCmdTest::dir_;
+std::string TrainCmdTest::data_;
+
+TEST_F(TrainCmdTest, TrainWritesTheRunFilesAndPrintsTheConfig) {
+  for (const char* f : {"config.yaml", "metrics.json", "train_log.jsonl", "checkpoint.pt", "model.pt"})
+    EXPECT_TRUE(fs::exists(fs::path(run_dir()) / f)) << f;
+  const auto m = nlohmann::json::parse(io::read_file_bytes(run_dir() + "/metrics.json"));
+  EXPECT_EQ(m["selection"], "validation");
+  EXPECT_TRUE(m["valid"].contains("weighted_f1"));
+  EXPECT_TRUE(m["test"].contains("accuracy"));
+  // --print-config resolves and prints without training.
+  const Result r = cli({"train", "--print-config", "--set", "model.name=mlp", "--set", "train.lr=0.5"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("lr: 0.5"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("--set train.lr=0.5"), std::string::npos) << r.out;
+}
+
+TEST_F(TrainCmdTest, TrainFailuresAreClear) {
+  Result r = cli({"train", "--set", "model.name=nosuch", "--out", (dir_ / "x").string()});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("bc_lstm"), std::string::npos) << r.err;  // lists valid models
+  r = cli({"train", "--set", "train.nosuch=1"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("unknown key 'train.nosuch'"), std::string::npos) << r.err;
+  r = cli({"train", "--config", (dir_ / "missing.yaml").string()});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("missing.yaml"), std::string::npos) << r.err;
+  r = cli({"train", "--data", (dir_ / "nope.safetensors").string(), "--out", (dir_ / "y").string()});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("nope.safetensors"), std::string::npos) << r.err;
+  r = cli({"train", "--data", data_, "--split", "nosplit", "--set", "model.name=mlp", "--out", (dir_ / "z").string()});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("given"), std::string::npos) << r.err;  // lists the dataset's schemes
+  r = cli({"train", "--resume", (dir_ / "nothing").string()});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(cli({"train", "--threads", "-3"}).code, 2);
+  r = cli({"train", "--device", "cuda:0", "--set", "model.name=mlp", "--data", data_, "--split", "given", "--out",
+           (dir_ / "gpu").string()});
+  if (r.code != 0) {
+    EXPECT_NE(r.err.find("cuda"), std::string::npos) << r.err;  // no GPU here: clear error
+  }
+}
+
+TEST_F(TrainCmdTest, EvalUnderSeveralProtocols) {
+  Result r = cli({"eval", "--run", run_dir(), "--protocol", "complete", "--protocol", "random:0.5", "--protocol",
+                  "fixed:t"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("selection: validation"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("random:0.5"), std::string::npos);
+  r = cli({"eval", "--run", run_dir(), "--json", "--partition", "valid"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["partition"], "valid");
+  // Evaluating the valid partition under the run's protocol reproduces the selected epoch's numbers.
+  const auto m = nlohmann::json::parse(io::read_file_bytes(run_dir() + "/metrics.json"));
+  EXPECT_EQ(j["results"][0]["metrics"]["weighted_f1"], m["valid"]["weighted_f1"]);
+  EXPECT_EQ(cli({"eval", "--run", (dir_ / "nothing").string()}).code, 1);
+  r = cli({"eval", "--run", run_dir(), "--protocol", "random:1.5"});
+  EXPECT_EQ(r.code, 1);
+  r = cli({"eval", "--run", run_dir(), "--protocol", "warp:3"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("random"), std::string::npos) << r.err;  // lists the protocols
+  EXPECT_EQ(cli({"eval"}).code, 2);                               // --run is required
+}
+
+TEST_F(TrainCmdTest, PredictWritesOneRowPerUtterance) {
+  const std::string csv = (dir_ / "preds.csv").string();
+  Result r = cli({"predict", "--run", run_dir(), "--out", csv});
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::ifstream in(csv);
+  std::string header;
+  std::getline(in, header);
+  EXPECT_EQ(header, "dialogue_id,utterance_idx,speaker,label,pred,prob_neg,prob_pos");
+  int64_t rows = 0;
+  for (std::string line; std::getline(in, line);) ++rows;
+  const auto ds = train::testing::synthetic_dataset();
+  EXPECT_EQ(rows, ds.num_utterances());
+  r = cli({"predict", "--run", run_dir(), "--partition", "test", "--split", "given", "--out", csv});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(cli({"predict", "--run", run_dir()}).code, 2);  // --out is required
+}
+
+TEST_F(TrainCmdTest, SweepProducesATable) {
+  const std::string out = (dir_ / "sweep").string();
+  const Result r = cli({"sweep", "--data", data_, "--split", "given", "--set", "model.name=mlp", "--set",
+                        "train.epochs=1", "--rates", "0,0.5", "--seeds", "1", "--out", out});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("| random:0.5 | 1 |"), std::string::npos) << r.out;
+  EXPECT_TRUE(fs::exists(fs::path(out) / "results.csv"));
+  EXPECT_EQ(cli({"sweep", "--data", data_, "--rates", "0,x"}).code, 2);
+}
+
+TEST(ListCmd, EveryRegistryAndUnknownNames) {
+  for (const char* what : {"models", "datasets", "protocols", "formats", "optimizers", "schedulers", "losses", "config"}) {
+    const Result r = cli({"list", what});
+    EXPECT_EQ(r.code, 0) << what << r.err;
+    EXPECT_FALSE(r.out.empty()) << what;
+  }
+  EXPECT_NE(cli({"list", "models"}).out.find("dialogue_gcn"), std::string::npos);
+  EXPECT_NE(cli({"list", "protocols"}).out.find("random"), std::string::npos);
+  EXPECT_NE(cli({"list", "config"}).out.find("train.lr"), std::string::npos);
+  const Result r = cli({"list", "gizmos"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("models"), std::string::npos);
+  for (const char* sub : {"train", "eval", "predict", "sweep", "list"}) {
+    const Result h = cli({sub, "--help"});
+    EXPECT_EQ(h.code, 0) << sub;
+    EXPECT_NE(h.out.find(sub), std::string::npos) << sub;
+  }
+}
+
+}  // namespace
+}  // namespace merc::app

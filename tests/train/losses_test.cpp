@@ -1,0 +1,66 @@
+#include "merc/train/losses.h"
+
+#include <cmath>
+
+#include <gtest/gtest.h>
+
+#include "merc/core/error.h"
+
+namespace merc::train {
+namespace {
+
+data::DialogueBatch two_by_two_batch() {
+  data::DialogueBatch b;
+  b.utterance_mask = torch::tensor({true, true, true, false}, torch::kBool).reshape({2, 2});
+  b.label = torch::tensor({0, 1, -1, -1}, torch::kLong).reshape({2, 2});  // (1,0) unlabelled, (1,1) pad
+  b.score = torch::tensor({1.0f, -2.0f, 0.5f, 0.0f}).reshape({2, 2});
+  b.dialogue_id = {"a", "b"};
+  return b;
+}
+
+TEST(Losses, CrossEntropyIsTheMeanOverLabelledUtterances) {
+  const auto b = two_by_two_batch();
+  // logits: utterance (0,0) [0, 0] -> CE ln 2; (0,1) [0, ln 3] with target 1 -> -ln(3/4) = ln(4/3).
+  // The unlabelled and padded rows carry huge logits that must not count.
+  const torch::Tensor out = torch::tensor({0.0f, 0.0f, 0.0f, std::log(3.0f), 50.0f, -50.0f, 9.0f, 9.0f}).reshape({2, 2, 2});
+  const double got = find_loss("auto", data::Task::kClassification).compute(out, b).item<double>();
+  EXPECT_NEAR(got, (std::log(2.0) + std::log(4.0 / 3.0)) / 2.0, 1e-6);  // float32 logits
+}
+
+TEST(Losses, MseAndL1UseRealScores) {
+  auto b = two_by_two_batch();
+  b.score[1][0] = NAN;  // no score: excluded like padding
+  const torch::Tensor out = torch::tensor({2.0f, -2.0f, 100.0f, 100.0f}).reshape({2, 2, 1});
+  // Real scored utterances: (0,0) diff 1, (0,1) diff 0 -> MSE 0.5, L1 0.5.
+  EXPECT_NEAR(find_loss("mse", data::Task::kRegression).compute(out, b).item<double>(), 0.5, 1e-7);
+  EXPECT_NEAR(find_loss("l1", data::Task::kRegression).compute(out, b).item<double>(), 0.5, 1e-7);
+  EXPECT_NEAR(find_loss("auto", data::Task::kRegression).compute(out, b).item<double>(), 0.5, 1e-7);
+}
+
+TEST(Losses, GradientMatchesFiniteDifference) {
+  const auto b = two_by_two_batch();
+  torch::Tensor x = torch::randn({2, 2, 3}, torch::kDouble).requires_grad_(true);
+  const auto& ce = find_loss("cross_entropy", data::Task::kClassification);
+  ce.compute(x, b).backward();
+  // Central differences in double: error O(h^2) ~ 1e-10 with h = 1e-5; 1e-7 leaves margin.
+  const double h = 1e-5;
+  torch::NoGradGuard ng;
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    torch::Tensor xp = x.detach().clone(), xm = x.detach().clone();
+    xp.view(-1)[i] += h;
+    xm.view(-1)[i] -= h;
+    const double fd = (ce.compute(xp, b).item<double>() - ce.compute(xm, b).item<double>()) / (2 * h);
+    EXPECT_NEAR(x.grad().view(-1)[i].item<double>(), fd, 1e-7) << i;
+  }
+}
+
+TEST(Losses, ErrorsNameTheProblem) {
+  const auto b = two_by_two_batch();
+  EXPECT_THROW(find_loss("hinge", data::Task::kClassification), UnknownNameError);
+  EXPECT_THROW(find_loss("mse", data::Task::kClassification), Error);  // wrong task
+  EXPECT_THROW(find_loss("mse", data::Task::kRegression).compute(torch::zeros({2, 2, 3}), b), Error);
+  EXPECT_THROW(find_loss("cross_entropy", data::Task::kClassification).compute(torch::zeros({2, 3, 2}), b), Error);
+}
+
+}  // namespace
+}  // namespace merc::train

@@ -1,0 +1,76 @@
+#include "merc/train/schedulers.h"
+
+#include <cmath>
+
+#include <gtest/gtest.h>
+
+#include "merc/core/error.h"
+
+namespace merc::train {
+namespace {
+
+// Schedules are closed-form; 1e-12 allows only rounding in pow/cos.
+constexpr double kTol = 1e-12;
+
+TEST(LrScheduler, StepHalvesEveryStepSize) {
+  TrainConfig c;
+  c.lr = 0.1;
+  c.scheduler = "step";
+  c.step_size = 3;
+  c.gamma = 0.5;
+  LrScheduler s(c);
+  const double expect[] = {0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.025};
+  for (int e = 0; e < 7; ++e) EXPECT_NEAR(s.lr_for_epoch(e), expect[e], kTol) << e;
+}
+
+TEST(LrScheduler, CosineWithWarmup) {
+  TrainConfig c;
+  c.lr = 1.0;
+  c.scheduler = "cosine";
+  c.epochs = 6;
+  c.warmup_epochs = 2;
+  c.min_lr = 0.0;
+  LrScheduler s(c);
+  // Warm-up: (e+1)/(W+1) = 1/3, 2/3. Then e' = 0..3 over span 4: (1+cos(pi e'/4))/2.
+  EXPECT_NEAR(s.lr_for_epoch(0), 1.0 / 3.0, kTol);
+  EXPECT_NEAR(s.lr_for_epoch(1), 2.0 / 3.0, kTol);
+  EXPECT_NEAR(s.lr_for_epoch(2), 1.0, kTol);
+  EXPECT_NEAR(s.lr_for_epoch(3), (1.0 + std::sqrt(0.5)) / 2.0, kTol);
+  EXPECT_NEAR(s.lr_for_epoch(4), 0.5, kTol);
+  EXPECT_NEAR(s.lr_for_epoch(5), (1.0 - std::sqrt(0.5)) / 2.0, kTol);
+}
+
+TEST(LrScheduler, PlateauDecaysAfterPatienceAndResumes) {
+  TrainConfig c;
+  c.lr = 1.0;
+  c.scheduler = "plateau";
+  c.plateau_patience = 2;
+  c.gamma = 0.1;
+  LrScheduler s(c);
+  s.observe(0.5, true);  // best
+  s.observe(0.4, true);  // bad 1
+  EXPECT_NEAR(s.lr_for_epoch(2), 1.0, kTol);
+  const std::string saved = s.state();
+  s.observe(0.45, true);  // bad 2 -> decay
+  EXPECT_NEAR(s.lr_for_epoch(3), 0.1, kTol);
+  LrScheduler r(c);
+  r.set_state(saved);
+  r.observe(0.45, true);
+  EXPECT_NEAR(r.lr_for_epoch(3), 0.1, kTol);  // the restored scheduler continues identically
+  s.observe(0.9, true);                       // improvement resets the count
+  s.observe(0.8, true);
+  EXPECT_NEAR(s.lr_for_epoch(5), 0.1, kTol);
+  EXPECT_THROW(r.set_state("{\"x\":1}"), Error);
+}
+
+TEST(LrScheduler, RejectsBadSettings) {
+  TrainConfig c;
+  c.scheduler = "exponential";
+  EXPECT_THROW(LrScheduler{c}, UnknownNameError);
+  c.scheduler = "step";
+  c.step_size = 0;
+  EXPECT_THROW(LrScheduler{c}, Error);
+}
+
+}  // namespace
+}  // namespace merc::train

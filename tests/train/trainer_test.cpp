@@ -1,0 +1,286 @@
+#include "merc/train/trainer.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "merc/core/error.h"
+#include "merc/io/binary_file.h"
+#include "merc/models/registry.h"
+#include "merc/train/checkpoint.h"
+#include "merc/train/optimizers.h"
+#include "synthetic_data.h"
+
+namespace merc::train {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TrainerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("merc_trainer_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string run(const std::string& name) const { return (dir_ / name).string(); }
+  fs::path dir_;
+};
+
+ExperimentConfig small_config(const std::string& model = "mlp") {
+  ExperimentConfig c;
+  apply_override(c, "model.name=" + model);
+  c.data.split = "given";
+  c.train.epochs = 4;
+  c.train.batch_size = 4;
+  c.train.lr = 0.02;
+  c.train.threads = 1;
+  c.train.progress = "none";
+  return c;
+}
+
+nlohmann::json read_json(const std::string& path) { return nlohmann::json::parse(io::read_file_bytes(path)); }
+
+std::vector<nlohmann::json> read_log(const std::string& dir) {
+  std::ifstream in(dir + "/train_log.jsonl");
+  std::vector<nlohmann::json> lines;
+  for (std::string l; std::getline(in, l);)
+    if (!l.empty()) lines.push_back(nlohmann::json::parse(l));
+  return lines;
+}
+
+// All parameters of the selected weights in `dir`, flattened.
+torch::Tensor weights_of(const std::string& dir) {
+  const CheckpointHeader h = read_checkpoint_header(dir + "/model.pt");
+  ExperimentConfig c;
+  apply_yaml_text(c, h.config_yaml, "test");
+  auto model = models::build_model(*c.model, h.dims);
+  load_weights(dir + "/model.pt", *model);
+  std::vector<torch::Tensor> flat;
+  for (const auto& p : model->parameters()) flat.push_back(p.detach().reshape({-1}));
+  return torch::cat(flat);
+}
+
+TEST_F(TrainerTest, WritesTheRunDirectoryContract) {
+  const auto ds = testing::synthetic_dataset();
+  TrainOptions o;
+  o.out_dir = run("a");
+  const TrainResult r = train_model(small_config(), ds, o);
+  EXPECT_TRUE(r.finished);
+  EXPECT_EQ(r.epochs_run, 4);
+  for (const char* f : {"config.yaml", "metrics.json", "train_log.jsonl", "checkpoint.pt", "model.pt"})
+    EXPECT_TRUE(fs::exists(dir_ / "a" / f)) << f;
+  EXPECT_FALSE(fs::exists(dir_ / "a" / "checkpoint.pt.tmp"));
+  const auto m = read_json(run("a") + "/metrics.json");
+  EXPECT_EQ(m.at("selection"), "validation");
+  for (const char* part : {"valid", "test"})
+    for (const char* k : {"accuracy", "weighted_f1", "macro_f1", "ua"}) EXPECT_TRUE(m.at(part).contains(k)) << part << k;
+  // Percent scale, and the model learned something on this linearly separable task.
+  EXPECT_GT(m["test"]["accuracy"].get<double>(), 60.0);
+  EXPECT_LE(m["test"]["accuracy"].get<double>(), 100.0);
+  const auto log = read_log(run("a"));
+  ASSERT_EQ(log.size(), 4u);
+  for (size_t i = 0; i < log.size(); ++i) {
+    EXPECT_EQ(log[i]["epoch"], i + 1);
+    EXPECT_TRUE(log[i].contains("valid"));
+    EXPECT_FALSE(log[i].contains("test"));  // validation selection never looks at test per epoch
+  }
+  // config.yaml is the resolved config and reloads to the same text.
+  const ExperimentConfig back = load_config_file(run("a") + "/config.yaml");
+  EXPECT_EQ(to_yaml_text(back), io::read_file_bytes(run("a") + "/config.yaml"));
+  EXPECT_EQ(back.model->name, "mlp");
+}
+
+TEST_F(TrainerTest, ResumeAfterTwoEpochsEqualsFourStraight) {
+  const auto ds = testing::synthetic_dataset();
+  ExperimentConfig c = small_config();
+  // Exercise every piece of resumable state: dropout (torch RNG), shuffling, per-batch masks,
+  // Adam moments and a stateful schedule.
+  apply_override(c, "model.dropout=0.3");
+  c.protocol.train = "random:0.3";
+  c.train.scheduler = "plateau";
+  c.train.plateau_patience = 1;
+  TrainOptions straight;
+  straight.out_dir = run("straight");
+  train_model(c, ds, straight);
+
+  TrainOptions first;
+  first.out_dir = run("split");
+  first.stop_after_epochs = 2;
+  const TrainResult part = train_model(c, ds, first);
+  EXPECT_FALSE(part.finished);
+  EXPECT_FALSE(fs::exists(dir_ / "split" / "metrics.json"));
+  TrainOptions second;
+  second.out_dir = run("split");
+  second.resume = true;
+  const TrainResult rest = train_model(ExperimentConfig(), ds, second);  // config comes from the run
+  EXPECT_TRUE(rest.finished);
+
+  EXPECT_TRUE(torch::equal(weights_of(run("straight")), weights_of(run("split"))));
+  const auto a = read_json(run("straight") + "/metrics.json"), b = read_json(run("split") + "/metrics.json");
+  EXPECT_EQ(a["valid"], b["valid"]);
+  EXPECT_EQ(a["test"], b["test"]);
+  EXPECT_EQ(a["best_epoch"], b["best_epoch"]);
+  auto la = read_log(run("straight")), lb = read_log(run("split"));
+  ASSERT_EQ(la.size(), lb.size());
+  for (size_t i = 0; i < la.size(); ++i) {
+    la[i].erase("seconds");
+    lb[i].erase("seconds");
+    EXPECT_EQ(la[i], lb[i]) << "epoch " << i + 1;
+  }
+}
+
+TEST_F(TrainerTest, SameSeedSameMetricsOtherSeedDiffers) {
+  const auto ds = testing::synthetic_dataset();
+  ExperimentConfig c = small_config();
+  TrainOptions o;
+  o.out_dir = run("s1");
+  train_model(c, ds, o);
+  o.out_dir = run("s1again");
+  train_model(c, ds, o);
+  c.train.seed = 2;
+  o.out_dir = run("s2");
+  train_model(c, ds, o);
+  EXPECT_EQ(read_json(run("s1") + "/metrics.json")["test"], read_json(run("s1again") + "/metrics.json")["test"]);
+  EXPECT_TRUE(torch::equal(weights_of(run("s1")), weights_of(run("s1again"))));
+  EXPECT_FALSE(torch::equal(weights_of(run("s1")), weights_of(run("s2"))));
+}
+
+TEST_F(TrainerTest, TestMaxIsLabelledEverywhere) {
+  const auto ds = testing::synthetic_dataset();
+  ExperimentConfig c = small_config();
+  c.selection = "test-max";
+  c.data.split = "nodev";  // test-max needs no validation set
+  TrainOptions o;
+  o.out_dir = run("tm");
+  const TrainResult r = train_model(c, ds, o);
+  EXPECT_NE(r.selection.find("test-max"), std::string::npos);
+  const auto m = read_json(run("tm") + "/metrics.json");
+  EXPECT_NE(m["selection"].get<std::string>().find("test-max"), std::string::npos);
+  EXPECT_TRUE(m["valid"].empty());
+  for (const auto& line : read_log(run("tm"))) EXPECT_TRUE(line.contains("test"));
+}
+
+TEST_F(TrainerTest, ValidationSelectionNeedsAValidationSet) {
+  const auto ds = testing::synthetic_dataset();
+  ExperimentConfig c = small_config();
+  c.data.split = "nodev";
+  TrainOptions o;
+  o.out_dir = run("nv");
+  try {
+    train_model(c, ds, o);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("carve_valid"), std::string::npos) << e.what();
+  }
+  c.data.carve_valid = 0.2;
+  o.out_dir = run("carved");
+  EXPECT_TRUE(train_model(c, ds, o).finished);
+}
+
+TEST_F(TrainerTest, EarlyStoppingStopsWhenNothingImproves) {
+  const auto ds = testing::synthetic_dataset();
+  ExperimentConfig c = small_config();
+  c.train.lr = 1e-30;  // weights effectively frozen: the metric never improves after epoch 1
+  c.train.early_stopping = 2;
+  c.train.epochs = 10;
+  TrainOptions o;
+  o.out_dir = run("es");
+  const TrainResult r = train_model(c, ds, o);
+  EXPECT_TRUE(r.early_stopped);
+  EXPECT_EQ(r.epochs_run, 3);
+  EXPECT_EQ(r.best_epoch, 1);
+}
+
+TEST_F(TrainerTest, RegressionUsesScoresAndSentimentMetrics) {
+  const auto ds = testing::synthetic_dataset();
+  ExperimentConfig c = small_config();
+  c.data.task = "regression";
+  TrainOptions o;
+  o.out_dir = run("reg");
+  const TrainResult r = train_model(c, ds, o);
+  EXPECT_EQ(r.metric, "mae");
+  const auto m = read_json(run("reg") + "/metrics.json");
+  for (const char* k : {"acc2", "f1", "acc2_has0", "f1_has0", "acc5", "acc7", "mae", "corr"})
+    EXPECT_TRUE(m["test"].contains(k)) << k;
+  EXPECT_EQ(m["task"], "regression");
+}
+
+TEST_F(TrainerTest, RefusesToOverwriteAndExplainsBadResume) {
+  const auto ds = testing::synthetic_dataset();
+  ExperimentConfig c = small_config();
+  c.train.epochs = 1;
+  TrainOptions o;
+  o.out_dir = run("x");
+  train_model(c, ds, o);
+  EXPECT_THROW(train_model(c, ds, o), Error);  // already holds a run
+  TrainOptions r;
+  r.out_dir = run("missing");
+  r.resume = true;
+  EXPECT_THROW(train_model(c, ds, r), Error);
+  // A corrupt checkpoint is a FormatError naming the file.
+  io::write_file_atomically(run("x") + "/checkpoint.pt", "not a checkpoint");
+  r.out_dir = run("x");
+  try {
+    train_model(c, ds, r);
+    FAIL();
+  } catch (const FormatError& e) {
+    EXPECT_NE(e.path().find("checkpoint.pt"), std::string::npos);
+  }
+}
+
+// kill -9 while a checkpoint is being written, many times at random moments: the checkpoint that
+// remains must always load (the writer goes through a temp file and an atomic rename).
+TEST_F(TrainerTest, KillDuringCheckpointWriteNeverBreaksResume) {
+  const auto ds = testing::synthetic_dataset();
+  ExperimentConfig c = small_config();
+  c.train.epochs = 1;
+  TrainOptions o;
+  o.out_dir = run("k");
+  train_model(c, ds, o);
+  const std::string path = run("k") + "/checkpoint.pt";
+  const CheckpointHeader h = read_checkpoint_header(path);
+  for (int trial = 0; trial < 6; ++trial) {
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      // Child: rewrite the same checkpoint in a tight loop until killed.
+      try {
+        ExperimentConfig cc;
+        apply_yaml_text(cc, h.config_yaml, "child");
+        auto model = models::build_model(*cc.model, h.dims);
+        auto opt = make_optimizer(cc.train, model->parameter_groups(0), nullptr);
+        const TrainingState s = load_checkpoint(path, *model, {opt.get()});
+        for (;;) save_checkpoint(path, h.config_yaml, h.dims, *model, {opt.get()}, s);
+      } catch (...) {
+        _exit(3);
+      }
+    }
+    ::usleep(static_cast<useconds_t>(20000 + 17000 * trial));
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "child exited early with " << WEXITSTATUS(status);
+    EXPECT_NO_THROW(read_checkpoint_header(path)) << "trial " << trial;
+  }
+  // And the run still resumes and finishes.
+  fs::remove(dir_ / "k" / "metrics.json");
+  TrainOptions r;
+  r.out_dir = run("k");
+  r.resume = true;
+  // All epochs are done, so resuming only re-selects and re-evaluates: metrics.json comes back.
+  EXPECT_TRUE(train_model(c, ds, r).finished);
+  EXPECT_TRUE(fs::exists(dir_ / "k" / "metrics.json"));
+}
+
+}  // namespace
+}  // namespace merc::train
