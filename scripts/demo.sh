@@ -5,9 +5,9 @@
 set -euo pipefail
 BUILD_DIR=${1:-build}
 OUT=${MERC_DEMO_DIR:-runs/demo}
-THREADS=${MERC_THREADS:-2}
+THREADS=${MERC_THREADS:-1}
 rm -rf "$OUT"
-"$BUILD_DIR/merc" train --out "$OUT" --threads "$THREADS" --set train.progress=log
+"$BUILD_DIR/merc" train --config configs/experiments/demo.yaml --out "$OUT" --threads "$THREADS"
 protocols=()
 for p in complete random:0.1 random:0.2 random:0.3 random:0.4 random:0.5 random:0.6 random:0.7; do
   protocols+=(--protocol "$p")

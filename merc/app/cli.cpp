@@ -3,6 +3,8 @@
 #include <iostream>
 
 #include <CLI/CLI.hpp>
+#include <c10/util/Exception.h>
+#include <spdlog/spdlog.h>
 
 #include "merc/app/data_cmd.h"
 #include "merc/app/train_cmd.h"
@@ -24,6 +26,15 @@ void add_source_options(CLI::App* cmd, DataSource* src, bool positional) {
   cmd->add_option("--split-seed", src->split_seed, "seed for --carve-valid");
   cmd->add_flag("--loso", src->loso, "add IEMOCAP leave-one-session-out split schemes loso-1..loso-5");
 }
+// Torch's own warnings (e.g. "scatter_reduce() is in beta", printed once per process) are about
+// torch, not about the user's run: send them to the debug log instead of stderr.
+class TorchWarningsToLog final : public c10::WarningHandler {
+ public:
+  void process(const c10::SourceLocation&, const std::string& msg, const bool) override {
+    spdlog::debug("torch: {}", msg);
+  }
+};
+
 void add_config_options(CLI::App* cmd, ConfigArgs* c) {
   cmd->add_option("--config", c->config_file, "experiment YAML file (layered over dataset and model presets)");
   cmd->add_option("--set", c->overrides, "override a config key, KEY=VALUE (repeatable), e.g. --set train.lr=0.001")
@@ -126,6 +137,8 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     return 2;
   }
   set_log_level(quiet ? LogLevel::kQuiet : verbose ? LogLevel::kDebug : LogLevel::kWarn);
+  static TorchWarningsToLog torch_warnings;
+  c10::Warning::set_warning_handler(&torch_warnings);
   try {
     if (list_formats->parsed()) return run_data_list_formats(out);
     if (inspect->parsed()) return run_data_inspect(inspect_args, out);

@@ -48,7 +48,7 @@ std::vector<RunCell> plan_sweep(const SweepSpec& spec, const std::string& out_di
 void read_run_metrics(const std::string& run_dir, RunCell& cell) {
   const std::string path = (fs::path(run_dir) / "metrics.json").string();
   try {
-    const auto j = nlohmann::json::parse(io::read_file_bytes(path));
+    const auto j = ordered_json::parse(io::read_file_bytes(path));
     cell.best_epoch = j.at("best_epoch").get<int64_t>();
     for (const auto* part : {"valid", "test"}) {
       metrics::MetricValues& mv = std::string(part) == "valid" ? cell.valid : cell.test;

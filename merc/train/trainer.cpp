@@ -279,13 +279,15 @@ TrainResult train_model(const ExperimentConfig& config_in, const data::Dataset& 
     if (!rd.valid.empty()) {
       const EvalResult v = evaluate(*model, rd.valid, dataset.info, dims, loss, eval_opts);
       valid_m = v.metrics;
+      valid_m.set("loss", v.loss);  // selectable: train.metric=loss (early stopping on validation loss)
       line["valid_loss"] = v.loss;
-      line["valid"] = metrics_json(v.metrics);
+      line["valid"] = metrics_json(valid_m);
     }
     if (config.test_max()) {
       const EvalResult t = evaluate(*model, rd.test, dataset.info, dims, loss, eval_opts);
       test_m = t.metrics;
-      line["test"] = metrics_json(t.metrics);
+      test_m.set("loss", t.loss);
+      line["test"] = metrics_json(test_m);
     }
     const double value = (config.test_max() ? test_m : valid_m).get(metric);
     const bool improved = std::isfinite(value) && (!state.has_best || (higher ? value > state.best_value : value < state.best_value));
@@ -338,7 +340,8 @@ TrainResult train_model(const ExperimentConfig& config_in, const data::Dataset& 
   if (!config.test_max()) {
     const EvalResult t = evaluate(*model, rd.test, dataset.info, dims, loss, eval_opts);
     result.test = t.metrics;
-    test_j = metrics_json(t.metrics);
+    result.test.set("loss", t.loss);
+    test_j = metrics_json(result.test);
   }
   result.best_epoch = state.best_epoch;
   result.epochs_run = state.epochs_done;

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Reproduces the numbers in docs/results.md. Usage: scripts/results.sh [mosi_poria|mosi_sweep|meld|all]
+# Runs go to runs/results/<name>/ (re-running resumes unfinished work). One torch thread per run.
+set -euo pipefail
+MERC=${MERC:-./build/merc}
+OUT=${MERC_RESULTS_DIR:-runs/results}
+SHARED=${MERC_SHARED_DATA:-../shared/data}
+what=${1:-all}
+
+mosi_poria() {
+  "$MERC" sweep --config configs/experiments/bc_lstm_mosi_poria.yaml --conditions complete --seeds 1,2,3 \
+    --threads 1 --out "$OUT/mosi_poria_bc_lstm"
+}
+mosi_sweep() {
+  for m in mlp dialogue_gcn bc_lstm; do
+    "$MERC" sweep --config configs/experiments/${m}_mosi.yaml --rates 0,0.1,0.2,0.3,0.4,0.5,0.6,0.7 --seeds 1 \
+      --threads 1 --out "$OUT/mosi_sweep_$m"
+  done
+}
+meld() {
+  for m in mlp dialogue_gcn bc_lstm; do
+    "$MERC" sweep --config configs/experiments/${m}_meld.yaml --data "$SHARED/meld" --conditions complete --seeds 1 \
+      --threads 1 --out "$OUT/meld_$m"
+  done
+}
+case "$what" in
+  mosi_poria) mosi_poria ;;
+  mosi_sweep) mosi_sweep ;;
+  meld) meld ;;
+  all) mosi_poria; mosi_sweep; meld ;;
+  *) echo "usage: $0 [mosi_poria|mosi_sweep|meld|all]" >&2; exit 2 ;;
+esac
