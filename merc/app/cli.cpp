@@ -76,9 +76,14 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   CLI::App* train = app.add_subcommand("train", "train a model (writes config.yaml, train_log.jsonl, checkpoint.pt, model.pt, metrics.json)");
   add_config_options(train, &train_args.config);
   train->add_option("--out", train_args.out, "run directory (default runs/<model>-<time>)");
-  train->add_option("--resume", train_args.resume, "continue the interrupted run in DIR");
+  CLI::Option* resume_opt =
+      train->add_option("--resume", train_args.resume, "continue the interrupted run in DIR (with its own config)");
   train->add_option("--folds", train_args.folds, "k-fold: one run per split scheme PREFIX-N (e.g. loso), mean and std");
   train->add_flag("--print-config", train_args.print_config, "print the resolved config and exit");
+  // A resumed run uses the config saved in its checkpoint: flags that would change it are refused.
+  for (const char* name : {"--config", "--set", "--config-dir", "--data", "--split", "--threads", "--device", "--out",
+                           "--folds", "--print-config"})
+    resume_opt->excludes(train->get_option(name));
 
   EvalArgs eval_args;
   CLI::App* eval = app.add_subcommand("eval", "evaluate a trained run under one or more missing-modality protocols");

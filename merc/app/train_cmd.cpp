@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <ctime>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <ostream>
@@ -97,6 +98,11 @@ data::Dataset load_experiment_dataset(const train::DataConfig& config, const std
   data::Dataset ds = load_dataset(src);  // carving happens per run (train::select_partitions)
   if (has_any_features(ds)) return ds;
   // Transcript-only data: featurize with the featurizer of the run, or fit one on train.
+  if (!featurizer_in.empty() && featurizer_out.empty()) {
+    // eval / predict / resume: the run's own featurizer or nothing (a refit would give other features).
+    MERC_CHECK(fs::exists(featurizer_in), "dataset '{}' has transcripts only and the run has no {} to featurize "
+               "them as in training", ds.info.name, featurizer_in);
+  }
   if (!featurizer_in.empty() && fs::exists(featurizer_in)) {
     const data::TextFeaturizer f = data::TextFeaturizer::load(featurizer_in);
     data::featurize_dataset_text(ds, f);
@@ -123,6 +129,7 @@ int run_train(const TrainArgs& args, std::ostream& out) {
     const train::CheckpointHeader h = train::read_checkpoint_header((fs::path(dir) / "checkpoint.pt").string());
     train::ExperimentConfig config;
     apply_yaml_text(config, h.config_yaml, dir + "/checkpoint.pt (config)");
+    out << "resuming with the run's config:\n" << to_yaml_text(config);
     const std::string feat = (fs::path(dir) / kFeaturizerFile).string();
     const data::Dataset ds = load_experiment_dataset(config.data, feat, "");
     train::TrainOptions opts;
@@ -140,9 +147,14 @@ int run_train(const TrainArgs& args, std::ostream& out) {
   if (args.print_config) return 0;
   const std::string dir = args.out.empty() ? fmt::format("runs/{}-{}", config.model->name, timestamp()) : args.out;
   out << "resolved config:\n" << to_yaml_text(config);
+  // Before anything is written into DIR (a featurizer fitted now would replace the old run's).
+  MERC_CHECK(!args.folds.empty() || !fs::exists(fs::path(dir) / "checkpoint.pt"),
+             "{} already holds a run (checkpoint.pt); use --resume to continue it or choose another --out", dir);
   const std::string feat = (fs::path(dir) / kFeaturizerFile).string();
   const data::Dataset ds = load_experiment_dataset(config.data, "", feat);
   if (!args.folds.empty()) {
+    MERC_CHECK(!fs::exists(feat), "--folds on transcript-only data is not supported: the text featurizer would "
+               "have to be fitted on each fold's train partition (it was fitted on split '{}')", config.data.split);
     const train::RunTable t = train::run_folds(config, ds, args.folds, dir, &out);
     out << train::markdown_summary(t) << "results: " << dir << "/results.{csv,json,md}\n";
     return 0;
@@ -165,6 +177,7 @@ struct LoadedRun {
   models::ModelDims dims;
   std::shared_ptr<models::Model> model;
   int64_t epoch = 0;
+  std::vector<std::string> class_names;  // as trained
 };
 
 LoadedRun load_run(const std::string& dir, int64_t threads, const std::string& device) {
@@ -179,7 +192,10 @@ LoadedRun load_run(const std::string& dir, int64_t threads, const std::string& d
   r.dims = h.dims;
   train::configure_torch(r.config.train);
   r.model = models::build_model(*r.config.model, r.dims);
-  r.epoch = train::load_weights(weights, *r.model);
+  const train::WeightsInfo info = train::load_weights(weights, *r.model);
+  r.epoch = info.epoch;
+  r.class_names = info.class_names;
+  r.model->set_stage(info.stage);
   r.model->to(train::resolve_device(r.config.train.device));
   r.model->eval();
   return r;
@@ -191,18 +207,32 @@ int run_eval(const EvalArgs& args, std::ostream& out) {
   LoadedRun run = load_run(args.run, args.threads, args.device);
   train::ExperimentConfig& config = run.config;
   if (!args.data.empty()) config.data.path = args.data;
-  if (!args.split.empty()) config.data.split = args.split;
-  const data::Dataset ds = load_experiment_dataset(config.data, (fs::path(args.run) / kFeaturizerFile).string(), "");
-  const train::RunData rd = train::select_partitions(ds, config);
+  std::string partition = args.partition;
+  const data::Dataset ds = [&] {
+    train::DataConfig dc = config.data;
+    if (!args.split.empty()) dc.split = args.split;
+    data::Dataset d = load_experiment_dataset(dc, (fs::path(args.run) / kFeaturizerFile).string(), "");
+    // `--split test` (issue wording) names a partition when the dataset has no scheme of that name.
+    const bool is_scheme = std::any_of(d.split_schemes.begin(), d.split_schemes.end(),
+                                       [&](const data::SplitScheme& s) { return s.name == args.split; });
+    if (!args.split.empty() && !is_scheme &&
+        (args.split == "train" || args.split == "valid" || args.split == "test" || args.split == "dev")) {
+      partition = args.split == "dev" ? "valid" : args.split;
+    } else if (!args.split.empty()) {
+      config.data.split = args.split;
+    }
+    return d;
+  }();
+  const train::RunData rd = train::select_partitions(ds, config, /*require_valid=*/false);
   const models::ModelDims dims = models::model_dims(ds.info, config.model->modalities, rd.task);
   MERC_CHECK(dims == run.dims, "the dataset gives model dims '{}' but the run was trained with '{}'", dims.describe(),
              run.dims.describe());
   const std::vector<const data::Dialogue*>* part = nullptr;
-  if (args.partition == "test") part = &rd.test;
-  else if (args.partition == "train") part = &rd.train;
-  else if (args.partition == "valid" || args.partition == rd.valid_name) part = &rd.valid;
-  MERC_CHECK(part, "--partition '{}': expected train, valid or test", args.partition);
-  MERC_CHECK(!part->empty(), "partition '{}' of split '{}' is empty", args.partition, rd.scheme.name);
+  if (partition == "test") part = &rd.test;
+  else if (partition == "train") part = &rd.train;
+  else if (partition == "valid" || partition == rd.valid_name) part = &rd.valid;
+  MERC_CHECK(part, "--partition '{}': expected train, valid or test", partition);
+  MERC_CHECK(!part->empty(), "partition '{}' of split '{}' is empty", partition, rd.scheme.name);
   std::vector<std::string> protocols = args.protocols;
   if (protocols.empty()) protocols.push_back(config.protocol.test);
   const train::LossEntry& loss = train::find_loss(config.train.loss, rd.task);
@@ -223,14 +253,15 @@ int run_eval(const EvalArgs& args, std::ostream& out) {
     rows.emplace_back(p, r.metrics);
   }
   if (args.json) {
-    ordered_json j = {{"run", args.run},          {"selection", selection},   {"epoch", run.epoch},
-                      {"dataset", ds.info.name},  {"split", rd.scheme.name},  {"partition", args.partition},
+    ordered_json j = {{"run", args.run},          {"selection", config.test_max() ? "test-max" : "validation"},
+                      {"selection_note", selection}, {"epoch", run.epoch},
+                      {"dataset", ds.info.name},  {"split", rd.scheme.name},  {"partition", partition},
                       {"results", results}};
     out << j.dump(2) << "\n";
     return 0;
   }
   out << fmt::format("run {} (epoch {}, selection: {}) on {} split '{}' partition '{}'\n", args.run, run.epoch,
-                     selection, ds.info.name, rd.scheme.name, args.partition);
+                     selection, ds.info.name, rd.scheme.name, partition);
   out << fmt::format("| {:<14} |", "protocol");
   for (const auto& [k, _] : rows.front().second) out << fmt::format(" {:>11} |", k);
   out << "\n|" << std::string(16, '-') << "|";
@@ -284,8 +315,12 @@ int run_predict(const PredictArgs& args, std::ostream& out) {
   std::ostringstream csv;
   csv << "dialogue_id,utterance_idx,speaker,label,pred";
   const bool cls = task == data::Task::kClassification;
-  if (cls)
-    for (const auto& c : ds.info.class_names) csv << ",prob_" << c;
+  const std::vector<std::string>& names = run.class_names;  // as trained, whatever the new file says
+  if (cls) {
+    MERC_CHECK(static_cast<int64_t>(names.size()) == dims.num_classes, "{}/model.pt lists {} class names for {} classes",
+               args.run, names.size(), dims.num_classes);
+    for (const auto& c : names) csv << ",prob_" << c;
+  }
   csv << "\n";
   auto quote = [](const std::string& s) {
     if (s.find_first_of(",\"\n") == std::string::npos) return s;
@@ -296,8 +331,8 @@ int run_predict(const PredictArgs& args, std::ostream& out) {
   for (const auto& p : r.predictions) {
     csv << quote(p.dialogue_id) << "," << p.utterance_idx << "," << quote(p.speaker) << ",";
     if (cls) {
-      csv << (p.label >= 0 ? ds.info.class_names.at(static_cast<size_t>(p.label)) : "") << ","
-          << ds.info.class_names.at(static_cast<size_t>(p.pred_class));
+      const bool known = p.label >= 0 && p.label < static_cast<int64_t>(names.size());
+      csv << (known ? names[static_cast<size_t>(p.label)] : "") << "," << names.at(static_cast<size_t>(p.pred_class));
       for (float prob : p.probabilities) csv << "," << fmt::format("{:.6f}", prob);
     } else {
       csv << (std::isnan(p.score) ? "" : fmt::format("{}", p.score)) << "," << fmt::format("{:.6f}", p.pred_score);
@@ -305,7 +340,8 @@ int run_predict(const PredictArgs& args, std::ostream& out) {
     csv << "\n";
   }
   io::write_file_atomically(args.out, csv.str());
-  out << fmt::format("wrote {} predictions for {} dialogues to {}\n", r.predictions.size(), dialogues.size(), args.out);
+  out << fmt::format("wrote {} predictions for {} dialogues to {} (model from epoch {}, selection: {})\n",
+                     r.predictions.size(), dialogues.size(), args.out, run.epoch, train::selection_label(config));
   return 0;
 }
 

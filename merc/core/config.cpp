@@ -51,8 +51,8 @@ std::vector<std::string> split_commas(const std::string& s) {
 template <class T>
 T parse_scalar(const std::string& text, const std::string& source, const std::string& key,
                const char* type) {
-  YAML::Node n = YAML::Load(text.empty() ? std::string("''") : text);
   try {
+    const YAML::Node n = YAML::Load(text.empty() ? std::string("''") : text);
     return n.as<T>();
   } catch (const YAML::Exception&) {
     throw Error(fmt::format("{}: {}: expected {}, got '{}'", source, key, type, text));

@@ -86,6 +86,14 @@ void load_archive(torch::serialize::InputArchive& a, const std::string& path) {
   }
 }
 
+std::vector<std::string> read_class_names(torch::serialize::InputArchive& a, const std::string& path) {
+  try {
+    return nlohmann::json::parse(read_string(a, "class_names", path)).get<std::vector<std::string>>();
+  } catch (const nlohmann::json::exception& e) {
+    throw FormatError(path, std::string("class names are malformed: ") + e.what());
+  }
+}
+
 }  // namespace
 
 void save_checkpoint(const std::string& path, const std::string& config_yaml, const models::ModelDims& dims,
@@ -122,6 +130,7 @@ CheckpointHeader read_checkpoint_header(const std::string& path) {
   CheckpointHeader h;
   h.config_yaml = read_string(a, "config", path);
   h.dims = dims_from_json(read_string(a, "dims", path), path);
+  if (format == "merc-weights-1") h.class_names = read_class_names(a, path);
   if (format == "merc-checkpoint-1") {
     try {
       const auto j = nlohmann::json::parse(read_string(a, "state", path));
@@ -177,19 +186,21 @@ TrainingState load_checkpoint(const std::string& path, models::Model& model,
 }
 
 void save_weights(const std::string& path, const std::string& config_yaml, const models::ModelDims& dims,
-                  models::Model& model, int64_t epoch) {
+                  models::Model& model, int64_t epoch, int stage, const std::vector<std::string>& class_names) {
   torch::serialize::OutputArchive a;
   write_string(a, "format", "merc-weights-1");
   write_string(a, "config", config_yaml);
   write_string(a, "dims", dims_to_json(dims));
+  write_string(a, "class_names", nlohmann::json(class_names).dump());
   a.write("epoch", c10::IValue(epoch));
+  a.write("stage", c10::IValue(static_cast<int64_t>(stage)));
   torch::serialize::OutputArchive weights;
   model.save(weights);
   a.write("model", weights);
   write_atomically(a, path);
 }
 
-int64_t load_weights(const std::string& path, models::Model& model) {
+WeightsInfo load_weights(const std::string& path, models::Model& model) {
   torch::serialize::InputArchive a;
   load_archive(a, path);
   try {
@@ -199,6 +210,16 @@ int64_t load_weights(const std::string& path, models::Model& model) {
   } catch (const c10::Error& e) {
     throw FormatError(path, std::string("weights do not match the model: ") + e.what_without_backtrace());
   }
+  WeightsInfo info;
+  info.epoch = read_int(a, "epoch", path);
+  info.stage = static_cast<int>(read_int(a, "stage", path));
+  info.class_names = read_class_names(a, path);
+  return info;
+}
+
+int64_t read_weights_epoch(const std::string& path) {
+  torch::serialize::InputArchive a;
+  load_archive(a, path);
   return read_int(a, "epoch", path);
 }
 

@@ -46,6 +46,7 @@ struct CheckpointHeader {
   models::ModelDims dims;
   int64_t epochs_done = 0;  // checkpoint.pt only (0 for model.pt)
   int stage = 0;            // the stage whose optimizers the checkpoint holds
+  std::vector<std::string> class_names;  // model.pt only
 };
 // Config, dims and progress only (to rebuild the model and its optimizers before loading).
 CheckpointHeader read_checkpoint_header(const std::string& path);
@@ -53,10 +54,18 @@ CheckpointHeader read_checkpoint_header(const std::string& path);
 TrainingState load_checkpoint(const std::string& path, models::Model& model,
                               const std::vector<torch::optim::Optimizer*>& optimizers);
 
-// model.pt: config + dims + weights + the epoch they come from.
+// model.pt: config + dims + weights + the epoch (1-based) and stage they come from + the class
+// names they were trained with (predict labels its columns with these, not with the new data's).
 void save_weights(const std::string& path, const std::string& config_yaml, const models::ModelDims& dims,
-                  models::Model& model, int64_t epoch);
-int64_t load_weights(const std::string& path, models::Model& model);
+                  models::Model& model, int64_t epoch, int stage, const std::vector<std::string>& class_names);
+struct WeightsInfo {
+  int64_t epoch = 0;
+  int stage = 0;
+  std::vector<std::string> class_names;
+};
+WeightsInfo load_weights(const std::string& path, models::Model& model);
+// The epoch stored in a model.pt (merc::FormatError when unreadable).
+int64_t read_weights_epoch(const std::string& path);
 
 // Current / restore the CPU generator state.
 torch::Tensor torch_rng_state();

@@ -43,7 +43,7 @@ EvalResult evaluate(models::Model& model, const std::vector<const data::Dialogue
         protocol->draw(batch, data::BatchPosition{0, static_cast<int64_t>(bi), static_cast<int64_t>(batches.size())});
     data::apply_missing(batch, keep);
     const data::DialogueBatch dev = batch.to(options.device);
-    const models::ModelOutput out = model.forward(dev, models::ForwardContext{});
+    const models::ModelOutput out = model.forward(dev, models::ForwardContext{options.epoch, options.stage, 0});
     const torch::Tensor output = out.logits.to(torch::kCPU).to(torch::kFloat);
     const int64_t n = target_mask(batch, dims.task).sum().item<int64_t>();
     if (n > 0) loss_sum += loss.compute(output, batch).item<double>() * static_cast<double>(n);

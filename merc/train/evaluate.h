@@ -27,6 +27,8 @@ struct EvalOptions {
   torch::Device device = torch::kCPU;
   bool keep_predictions = false;
   bool require_targets = true;  // false: data without labels gives predictions and no metrics
+  int64_t epoch = 0;  // ForwardContext of the evaluation (multi-stage models behave per stage)
+  int stage = 0;
 };
 
 struct UtterancePrediction {

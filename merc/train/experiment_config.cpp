@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
 
 #include "merc/core/error.h"
@@ -196,6 +197,14 @@ ExperimentConfig resolve_config(const ConfigLayers& layers, std::vector<std::str
     if (fs::exists(p)) apply_file(p.string());
   }
   for (size_t i = 0; i < user.size(); ++i) {
+    // A layer written for another model (e.g. an experiment file for bc_lstm run with
+    // --set model.name=mlp) keeps its data/train/protocol keys; its model section does not apply.
+    YAML::Node m = user[i].IsMap() ? user[i]["model"] : YAML::Node();
+    if (m && m.IsMap() && m["name"] && m["name"].IsScalar() && m["name"].Scalar() != model_name) {
+      spdlog::warn("{}: its model section is for '{}' and is ignored (the run's model is '{}')", user_sources[i],
+                   m["name"].Scalar(), model_name);
+      user[i].remove("model");
+    }
     apply_yaml(config, user[i], user_sources[i]);
     if (sources) sources->push_back(user_sources[i]);
   }

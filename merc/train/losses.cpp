@@ -25,9 +25,11 @@ void check_output(const torch::Tensor& output, const data::DialogueBatch& batch,
 }
 
 // Mean of per-utterance losses over the target mask; 0 (with a graph) when the batch has none.
+// torch::where, not a product with the mask: a non-finite value at a padded position (e.g. from
+// attention over an empty row) must not turn the sum into NaN.
 torch::Tensor masked_mean(const torch::Tensor& per_utt, const torch::Tensor& mask) {
-  const torch::Tensor m = mask.to(per_utt.dtype());
-  return (per_utt * m).sum() / m.sum().clamp_min(1.0);
+  const torch::Tensor kept = torch::where(mask, per_utt, torch::zeros_like(per_utt));
+  return kept.sum() / mask.to(per_utt.dtype()).sum().clamp_min(1.0);
 }
 
 torch::Tensor cross_entropy(const torch::Tensor& out, const data::DialogueBatch& b) {

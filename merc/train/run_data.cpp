@@ -43,7 +43,7 @@ std::vector<const data::Dialogue*> dialogues_of(const data::Dataset& ds, const d
 }
 }  // namespace
 
-RunData select_partitions(const data::Dataset& ds, const ExperimentConfig& config) {
+RunData select_partitions(const data::Dataset& ds, const ExperimentConfig& config, bool require_valid) {
   RunData r;
   r.task = resolve_task(ds, config.data.task);
   r.scheme = ds.scheme(config.data.split);  // unknown -> error listing schemes
@@ -78,7 +78,7 @@ RunData select_partitions(const data::Dataset& ds, const ExperimentConfig& confi
   }
   MERC_CHECK(!r.train.empty(), "split '{}': the train partition is empty", r.scheme.name);
   MERC_CHECK(!r.test.empty(), "split '{}': the test partition is empty", r.scheme.name);
-  if (!config.test_max())
+  if (require_valid && !config.test_max())
     MERC_CHECK(!r.valid.empty(),
                "split '{}' has no validation partition, so validation selection is impossible: set "
                "data.carve_valid (e.g. --set data.carve_valid=0.1) or use selection=test-max (the published "

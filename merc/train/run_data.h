@@ -26,7 +26,9 @@ struct RunData {
 };
 
 // `dataset` must outlive the result (it points into it).
-RunData select_partitions(const data::Dataset& dataset, const ExperimentConfig& config);
+// `require_valid` (training with validation selection) makes a missing validation set an error;
+// evaluation of a finished run passes false.
+RunData select_partitions(const data::Dataset& dataset, const ExperimentConfig& config, bool require_valid = true);
 
 // auto -> the dataset's task; checks that the data carries targets for the chosen task.
 data::Task resolve_task(const data::Dataset& dataset, const std::string& task);

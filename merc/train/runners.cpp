@@ -65,6 +65,15 @@ namespace {
 void run_cell(const ExperimentConfig& config, const data::Dataset& dataset, RunCell& cell, std::ostream* log,
               RunTable& table, size_t index, size_t total) {
   const fs::path dir(cell.run_dir);
+  if (fs::exists(dir / "config.yaml")) {
+    // Reusing or resuming a cell is only right when it was started with the same config.
+    ExperimentConfig saved = load_config_file((dir / "config.yaml").string());
+    ExperimentConfig wanted = config;
+    saved.train.progress = wanted.train.progress = "none";
+    MERC_CHECK(to_yaml_text(saved) == to_yaml_text(wanted),
+               "{} was started with a different config than this sweep asks for; use another --out or delete it",
+               cell.run_dir);
+  }
   if (fs::exists(dir / "metrics.json")) {
     read_run_metrics(cell.run_dir, cell);
     cell.reused = true;
@@ -149,10 +158,12 @@ void summarize(RunTable& table) {
     for (const auto& [name, _] : cells.front()->test) row.metrics.push_back(name);
     for (const auto& name : row.metrics) {
       double sum = 0;
-      for (const auto* c : cells) sum += c->test.get(name);
+      // A metric missing from some run (e.g. results written by an older merc) averages to NaN.
+      auto value = [&](const RunCell* c) { return c->test.contains(name) ? c->test.get(name) : NAN; };
+      for (const auto* c : cells) sum += value(c);
       const double mean = sum / static_cast<double>(cells.size());
       double var = 0;
-      for (const auto* c : cells) var += (c->test.get(name) - mean) * (c->test.get(name) - mean);
+      for (const auto* c : cells) var += (value(c) - mean) * (value(c) - mean);
       row.mean.push_back(mean);
       row.std.push_back(std::sqrt(var / static_cast<double>(cells.size())));
     }

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 #include <torch/cuda.h>
 #include <torch/nn/utils/clip_grad.h>
@@ -85,6 +86,30 @@ void truncate_log(const std::string& path, int64_t epochs) {
   io::write_file_atomically(path, out);
 }
 
+// A model.pt.pending left by a kill between writing it and renaming it: keep it when the checkpoint
+// already names its epoch as the best (the kill came after the checkpoint), else drop it.
+void settle_pending_weights(const std::string& pending, const std::string& best, int64_t best_epoch) {
+  if (!fs::exists(pending)) return;
+  bool keep = false;
+  try {
+    keep = read_weights_epoch(pending) == best_epoch;
+  } catch (const Error&) {
+    keep = false;  // torn or unreadable: the checkpoint cannot refer to it
+  }
+  if (keep) fs::rename(pending, best);
+  else fs::remove(pending);
+}
+
+void check_metric_for_task(const std::string& metric, data::Task task) {
+  static const std::vector<std::string> cls = {"accuracy", "weighted_f1", "macro_f1", "ua", "loss"};
+  static const std::vector<std::string> reg = {"acc2", "f1", "acc2_has0", "f1_has0", "acc5", "acc7",
+                                               "mae", "corr", "mae_non0", "corr_non0", "loss"};
+  const auto& valid = task == data::Task::kClassification ? cls : reg;
+  if (std::find(valid.begin(), valid.end(), metric) == valid.end())
+    throw UnknownNameError(fmt::format("train.metric '{}' is not a {} metric; valid: {}", metric,
+                                       data::task_name(task), fmt::join(valid, ", ")));
+}
+
 class Optimizers {
  public:
   void build(models::Model& model, int stage, const TrainConfig& config) {
@@ -135,26 +160,34 @@ TrainResult train_model(const ExperimentConfig& config_in, const data::Dataset& 
 
   ExperimentConfig config = config_in;
   CheckpointHeader header;
-  if (options.resume) {
-    MERC_CHECK(fs::exists(ckpt_path), "cannot resume: {} does not exist (was the run started with --out {}?)",
-               ckpt_path, options.out_dir);
+  bool resume = options.resume;
+  if (resume && !fs::exists(ckpt_path)) {
+    // Killed before the first checkpoint was complete: nothing was trained yet, so start the run
+    // over from its saved config.
+    const std::string saved = (dir / "config.yaml").string();
+    MERC_CHECK(fs::exists(saved), "cannot resume: {} has neither checkpoint.pt nor config.yaml (was the run started "
+               "with --out {}?)", options.out_dir, options.out_dir);
+    config = load_config_file(saved);
+    resume = false;
+    if (log) *log << fmt::format("{} has no checkpoint yet: starting the run over from its config.yaml\n", options.out_dir);
+  } else if (resume) {
     header = read_checkpoint_header(ckpt_path);
     config = ExperimentConfig();
     apply_yaml_text(config, header.config_yaml, ckpt_path + " (config)");
     config.validate();
-  } else {
+  } else if (!options.resume) {
     MERC_CHECK(!fs::exists(ckpt_path), "{} already holds a run (checkpoint.pt); use --resume to continue it or "
                "choose another --out", options.out_dir);
-    fs::create_directories(dir);
   }
+  fs::create_directories(dir);
   const std::string config_yaml = to_yaml_text(config);
-  if (!options.resume) io::write_file_atomically((dir / "config.yaml").string(), config_yaml);
+  if (!resume) io::write_file_atomically((dir / "config.yaml").string(), config_yaml);
 
   configure_torch(config.train);
   const torch::Device device = resolve_device(config.train.device);
   const RunData rd = select_partitions(dataset, config);
   const models::ModelDims dims = models::model_dims(dataset.info, config.model->modalities, rd.task);
-  if (options.resume)
+  if (resume)
     MERC_CHECK(header.dims == dims, "cannot resume: the dataset gives model dims '{}' but the checkpoint was trained "
                "with '{}'", dims.describe(), header.dims.describe());
   std::shared_ptr<models::Model> model = models::build_model(*config.model, dims);
@@ -162,6 +195,7 @@ TrainResult train_model(const ExperimentConfig& config_in, const data::Dataset& 
   const LossEntry& loss = find_loss(config.train.loss, rd.task);
   const std::string metric = selection_metric(config, rd.task);
   const bool higher = metrics::higher_is_better(metric);
+  check_metric_for_task(metric, rd.task);
   LrScheduler scheduler(config.train);
   const uint64_t mask_seed = config.protocol_seed();
   auto train_protocol = data::make_missing_protocol(
@@ -178,22 +212,32 @@ TrainResult train_model(const ExperimentConfig& config_in, const data::Dataset& 
   // Shuffle stream: its own seed so that it does not depend on how many draws init made.
   data::SplitRng shuffle_rng(static_cast<uint64_t>(config.train.seed) * 0x9E3779B97F4A7C15ULL + 17);
   TrainingState state;
-  int stage = options.resume ? header.stage : model->stage_for_epoch(0, config.train.epochs);
+  int stage = resume ? header.stage : model->stage_for_epoch(0, config.train.epochs);
   model->set_stage(stage);
   Optimizers optimizers;
   optimizers.build(*model, stage, config.train);
-  if (options.resume) {
+  const std::string pending_path = best_path + ".pending";
+  if (resume) {
     state = load_checkpoint(ckpt_path, *model, optimizers.raw());
     set_torch_rng_state(state.torch_rng);
     shuffle_rng = data::SplitRng(state.shuffle_rng);
     train_protocol->set_rng_state(state.protocol_rng);
     scheduler.set_state(state.scheduler);
     truncate_log(log_path, state.epochs_done);
+    settle_pending_weights(pending_path, best_path, state.best_epoch);
     if (log) *log << fmt::format("resuming {} after epoch {}\n", options.out_dir, state.epochs_done);
   } else {
     io::write_file_atomically(log_path, "");
+    fs::remove(pending_path);
+    // Epoch-0 checkpoint: a run killed at any later moment can be resumed.
+    state.shuffle_rng = shuffle_rng.state();
+    state.protocol_rng = train_protocol->rng_state();
+    state.scheduler = scheduler.state();
+    state.stage = stage;
+    state.torch_rng = torch_rng_state();
+    save_checkpoint(ckpt_path, config_yaml, dims, *model, optimizers.raw(), state);
   }
-  if (log && !options.resume) {
+  if (log && !resume) {
     *log << fmt::format("merc train: {} on {} ({} dialogues train / {} valid / {} test), split '{}'\n",
                         config.model->name, dataset.info.name, rd.train.size(), rd.valid.size(), rd.test.size(),
                         rd.scheme.name);
@@ -214,7 +258,8 @@ TrainResult train_model(const ExperimentConfig& config_in, const data::Dataset& 
   int64_t epochs_this_call = 0;
   std::vector<const data::Dialogue*> order = rd.train;
 
-  for (int64_t epoch = state.epochs_done; epoch < config.train.epochs; ++epoch) {
+  if (config.train.early_stopping > 0 && state.bad_epochs >= config.train.early_stopping) result.early_stopped = true;
+  for (int64_t epoch = state.epochs_done; epoch < config.train.epochs && !result.early_stopped; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
     const int new_stage = model->stage_for_epoch(epoch, config.train.epochs);
     if (new_stage != stage) {
@@ -263,12 +308,17 @@ TrainResult train_model(const ExperimentConfig& config_in, const data::Dataset& 
       n_sum += n;
       train_acc.add(out.logits.detach().to(torch::kCPU).to(torch::kFloat), batch.label, batch.score,
                     batch.utterance_mask);
-      bar.update(static_cast<int64_t>(bi + 1), fmt::format("loss {:.4f}", n_sum ? loss_sum / n_sum : 0.0));
+      bar.update(static_cast<int64_t>(bi + 1),
+                 state.has_best ? fmt::format("loss {:.4f} | best {} {:.4f} @ {}", n_sum ? loss_sum / n_sum : 0.0, metric,
+                                              state.best_value, state.best_epoch)
+                                : fmt::format("loss {:.4f}", n_sum ? loss_sum / n_sum : 0.0));
     }
     bar.finish();
     const double train_loss = n_sum ? loss_sum / static_cast<double>(n_sum) : 0.0;
 
-    // Evaluate and select.
+    // Evaluate and select (in the epoch's stage).
+    eval_opts.epoch = epoch;
+    eval_opts.stage = stage;
     ordered_json line = ordered_json::object();
     line["epoch"] = epoch + 1;
     line["stage"] = stage;
@@ -296,13 +346,16 @@ TrainResult train_model(const ExperimentConfig& config_in, const data::Dataset& 
       state.best_value = value;
       state.best_epoch = epoch + 1;
       state.bad_epochs = 0;
-      save_weights(best_path, config_yaml, dims, *model, epoch + 1);
+      // Written aside and renamed only after the checkpoint that records this epoch as the best,
+      // so model.pt never holds weights the checkpoint does not know about.
+      save_weights(pending_path, config_yaml, dims, *model, epoch + 1, stage, dataset.info.class_names);
       state.best_metrics_json = ordered_json{{"valid", metrics_json(valid_m)}, {"test", metrics_json(test_m)}}.dump();
     } else {
       ++state.bad_epochs;
     }
     scheduler.observe(value, higher);
     line["selected"] = improved;
+    if (config.test_max()) line["selection"] = "test-max";
     line["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     {
       std::ofstream out(log_path, std::ios::app);
@@ -315,6 +368,7 @@ TrainResult train_model(const ExperimentConfig& config_in, const data::Dataset& 
     state.scheduler = scheduler.state();
     state.torch_rng = torch_rng_state();
     save_checkpoint(ckpt_path, config_yaml, dims, *model, optimizers.raw(), state);
+    if (improved) fs::rename(pending_path, best_path);
     if (log && mode != ProgressMode::kNone)
       *log << fmt::format("epoch {}/{} lr {:.3g} train loss {:.4f} | {} {} {:.4f} (best {:.4f} @ {}) | {:.1f}s\n",
                           epoch + 1, config.train.epochs, lr, train_loss, config.test_max() ? "test" : "valid", metric,
@@ -334,7 +388,10 @@ TrainResult train_model(const ExperimentConfig& config_in, const data::Dataset& 
 
   // Final: the selected weights; test (validation selection) evaluated once, here.
   MERC_CHECK(state.has_best, "no epoch produced a finite {} ; nothing was selected", metric);
-  load_weights(best_path, *model);
+  const WeightsInfo best_info = load_weights(best_path, *model);
+  model->set_stage(best_info.stage);
+  eval_opts.epoch = best_info.epoch - 1;
+  eval_opts.stage = best_info.stage;
   const auto best = ordered_json::parse(state.best_metrics_json);
   ordered_json valid_j = best.at("valid"), test_j = best.at("test");
   if (!config.test_max()) {
@@ -347,7 +404,8 @@ TrainResult train_model(const ExperimentConfig& config_in, const data::Dataset& 
   result.epochs_run = state.epochs_done;
   result.finished = true;
   ordered_json m = ordered_json::object();
-  m["selection"] = result.selection;
+  m["selection"] = config.test_max() ? "test-max" : "validation";
+  if (config.test_max()) m["selection_note"] = result.selection;
   m["metric"] = metric;
   m["best_epoch"] = state.best_epoch;
   m["epochs_run"] = state.epochs_done;

@@ -82,6 +82,12 @@ TEST_F(TrainCmdTest, TrainFailuresAreClear) {
   EXPECT_NE(r.err.find("given"), std::string::npos) << r.err;  // lists the dataset's schemes
   r = cli({"train", "--resume", (dir_ / "nothing").string()});
   EXPECT_EQ(r.code, 1);
+  // A resumed run keeps its own config: flags that would change it are a usage error.
+  EXPECT_EQ(cli({"train", "--resume", run_dir(), "--set", "train.lr=1"}).code, 2);
+  // Refused before anything is written into an existing run directory.
+  r = cli({"train", "--data", data_, "--split", "given", "--set", "model.name=mlp", "--out", run_dir()});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("already holds a run"), std::string::npos) << r.err;
   EXPECT_EQ(cli({"train", "--threads", "-3"}).code, 2);
   r = cli({"train", "--device", "cuda:0", "--set", "model.name=mlp", "--data", data_, "--split", "given", "--out",
            (dir_ / "gpu").string()});
@@ -96,6 +102,9 @@ TEST_F(TrainCmdTest, EvalUnderSeveralProtocols) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("selection: validation"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("random:0.5"), std::string::npos);
+  r = cli({"eval", "--run", run_dir(), "--split", "test"});  // the spelling of --partition test
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("partition 'test'"), std::string::npos) << r.out;
   r = cli({"eval", "--run", run_dir(), "--json", "--partition", "valid"});
   ASSERT_EQ(r.code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
@@ -151,10 +160,13 @@ TEST(ListCmd, EveryRegistryAndUnknownNames) {
   const Result r = cli({"list", "gizmos"});
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("models"), std::string::npos);
-  for (const char* sub : {"train", "eval", "predict", "sweep", "list"}) {
+  // Each subcommand's own help (an option only it has), not the top-level one.
+  const std::pair<const char*, const char*> own[] = {
+      {"train", "--resume"}, {"eval", "--partition"}, {"predict", "--out"}, {"sweep", "--rates"}, {"list", "WHAT"}};
+  for (const auto& [sub, option] : own) {
     const Result h = cli({sub, "--help"});
     EXPECT_EQ(h.code, 0) << sub;
-    EXPECT_NE(h.out.find(sub), std::string::npos) << sub;
+    EXPECT_NE(h.out.find(option), std::string::npos) << sub << ": " << h.out;
   }
 }
 

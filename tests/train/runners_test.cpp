@@ -84,6 +84,10 @@ TEST_F(RunnersTest, SweepWritesTablesAndResumes) {
   EXPECT_TRUE(again.cells[0].reused);
   EXPECT_FALSE(again.cells[1].reused);
   for (size_t i = 0; i < 4; ++i) EXPECT_EQ(again.cells[i].test.get("weighted_f1"), t.cells[i].test.get("weighted_f1")) << i;
+  // The same directory with another config is refused, not silently mixed.
+  ExperimentConfig other = tiny_config();
+  other.train.epochs = 3;
+  EXPECT_THROW(run_sweep(other, ds, spec, dir_.string(), nullptr), Error);
 }
 
 TEST_F(RunnersTest, FoldsRunOncePerSchemeAndAverage) {

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -238,48 +239,85 @@ TEST_F(TrainerTest, RefusesToOverwriteAndExplainsBadResume) {
   }
 }
 
-// kill -9 while a checkpoint is being written, many times at random moments: the checkpoint that
-// remains must always load (the writer goes through a temp file and an atomic rename).
-TEST_F(TrainerTest, KillDuringCheckpointWriteNeverBreaksResume) {
+// kill -9 of a training process at many different moments (during init, an epoch, a checkpoint
+// or model.pt write, the final evaluation): resuming the run always works and ends bit-identical
+// to a run that was never interrupted. The child is a fork of this process running train_model.
+TEST_F(TrainerTest, KillAtAnyMomentThenResumeEqualsStraightRun) {
   const auto ds = testing::synthetic_dataset();
   ExperimentConfig c = small_config();
-  c.train.epochs = 1;
-  TrainOptions o;
-  o.out_dir = run("k");
-  train_model(c, ds, o);
-  const std::string path = run("k") + "/checkpoint.pt";
-  const CheckpointHeader h = read_checkpoint_header(path);
-  for (int trial = 0; trial < 6; ++trial) {
+  apply_override(c, "model.dropout=0.3");
+  c.protocol.train = "random:0.3";
+  TrainOptions straight;
+  straight.out_dir = run("straight");
+  const auto t0 = std::chrono::steady_clock::now();
+  train_model(c, ds, straight);
+  const double full_us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+  const auto expected_weights = weights_of(run("straight"));
+  const auto expected_metrics = read_json(run("straight") + "/metrics.json");
+  int killed = 0;
+  for (int trial = 0; trial < 8; ++trial) {
+    const std::string dir = run("kill" + std::to_string(trial));
     const pid_t pid = fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
-      // Child: rewrite the same checkpoint in a tight loop until killed.
       try {
-        ExperimentConfig cc;
-        apply_yaml_text(cc, h.config_yaml, "child");
-        auto model = models::build_model(*cc.model, h.dims);
-        auto opt = make_optimizer(cc.train, model->parameter_groups(0), nullptr);
-        const TrainingState s = load_checkpoint(path, *model, {opt.get()});
-        for (;;) save_checkpoint(path, h.config_yaml, h.dims, *model, {opt.get()}, s);
+        TrainOptions o;
+        o.out_dir = dir;
+        train_model(c, ds, o);
       } catch (...) {
         _exit(3);
       }
+      _exit(0);
     }
-    ::usleep(static_cast<useconds_t>(20000 + 17000 * trial));
+    // Spread the kills over the whole run (the child also pays fork/copy-on-write costs).
+    ::usleep(static_cast<useconds_t>(full_us * (0.1 + 0.15 * trial)));
     ::kill(pid, SIGKILL);
     int status = 0;
     ::waitpid(pid, &status, 0);
-    ASSERT_TRUE(WIFSIGNALED(status)) << "child exited early with " << WEXITSTATUS(status);
-    EXPECT_NO_THROW(read_checkpoint_header(path)) << "trial " << trial;
+    ASSERT_FALSE(WIFEXITED(status) && WEXITSTATUS(status) == 3) << "child failed on its own";
+    killed += WIFSIGNALED(status);
+    TrainOptions r;
+    r.out_dir = dir;
+    r.resume = fs::exists(fs::path(dir) / "config.yaml");  // killed before anything was written: start anew
+    if (!fs::exists(fs::path(dir) / "metrics.json")) {
+      ASSERT_NO_THROW(train_model(c, ds, r)) << "trial " << trial;
+    }
+    EXPECT_TRUE(torch::equal(weights_of(dir), expected_weights)) << "trial " << trial;
+    const auto m = read_json(dir + "/metrics.json");
+    EXPECT_EQ(m["test"], expected_metrics["test"]) << "trial " << trial;
+    EXPECT_EQ(read_log(dir).size(), 4u) << "trial " << trial;
+    EXPECT_FALSE(fs::exists(fs::path(dir) / "model.pt.pending")) << "trial " << trial;
   }
-  // And the run still resumes and finishes.
-  fs::remove(dir_ / "k" / "metrics.json");
+  EXPECT_GE(killed, 3);  // most trials really interrupted the child
+}
+
+TEST_F(TrainerTest, ResumingAnEarlyStoppedRunDoesNotTrainOn) {
+  const auto ds = testing::synthetic_dataset();
+  ExperimentConfig c = small_config();
+  c.train.lr = 1e-30;
+  c.train.early_stopping = 2;
+  c.train.epochs = 10;
+  TrainOptions o;
+  o.out_dir = run("es");
+  train_model(c, ds, o);
+  fs::remove(dir_ / "es" / "metrics.json");  // as if killed during the final evaluation
   TrainOptions r;
-  r.out_dir = run("k");
+  r.out_dir = run("es");
   r.resume = true;
-  // All epochs are done, so resuming only re-selects and re-evaluates: metrics.json comes back.
-  EXPECT_TRUE(train_model(c, ds, r).finished);
-  EXPECT_TRUE(fs::exists(dir_ / "k" / "metrics.json"));
+  const TrainResult res = train_model(c, ds, r);
+  EXPECT_TRUE(res.early_stopped);
+  EXPECT_EQ(res.epochs_run, 3);
+  EXPECT_EQ(read_log(run("es")).size(), 3u);
+}
+
+TEST_F(TrainerTest, SelectionMetricMustFitTheTask) {
+  const auto ds = testing::synthetic_dataset();
+  ExperimentConfig c = small_config();
+  c.train.metric = "acc2";  // a sentiment metric on a classification run: refused before training
+  TrainOptions o;
+  o.out_dir = run("m");
+  EXPECT_THROW(train_model(c, ds, o), UnknownNameError);
+  EXPECT_TRUE(read_log(run("m")).empty());
 }
 
 }  // namespace
