@@ -5,7 +5,7 @@
 set -euo pipefail
 BUILD_DIR=${1:-build}
 OUT=${MERC_DEMO_DIR:-runs/demo}
-THREADS=${MERC_THREADS:-1}
+THREADS=${MERC_THREADS:-2}
 rm -rf "$OUT"
 "$BUILD_DIR/merc" train --config configs/experiments/demo.yaml --out "$OUT" --threads "$THREADS"
 protocols=()
