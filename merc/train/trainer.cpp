@@ -190,7 +190,8 @@ TrainResult train_model(const ExperimentConfig& config_in, const data::Dataset& 
   if (resume)
     MERC_CHECK(header.dims == dims, "cannot resume: the dataset gives model dims '{}' but the checkpoint was trained "
                "with '{}'", dims.describe(), header.dims.describe());
-  std::shared_ptr<models::Model> model = models::build_model(*config.model, dims);
+  std::shared_ptr<models::Model> model =
+      options.build_model ? options.build_model(dims) : models::build_model(*config.model, dims);
   model->to(device);
   const LossEntry& loss = find_loss(config.train.loss, rd.task);
   const std::string metric = selection_metric(config, rd.task);

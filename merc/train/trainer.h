@@ -9,6 +9,7 @@
 // weights; test-max: test each epoch), keep the best weights (model.pt), append one JSON line to
 // train_log.jsonl, write checkpoint.pt atomically, check early stopping.
 
+#include <functional>
 #include <iosfwd>
 #include <memory>
 #include <string>
@@ -29,6 +30,9 @@ struct TrainOptions {
   std::FILE* bar_stream = stderr;  // where the progress bar goes in bar mode
   int64_t stop_after_epochs = -1;  // testing aid: return after this many epochs of this call, as if
                                    // killed (the checkpoint is written; metrics.json is not)
+  // Builds the model instead of the registry (a model that is not in the table, e.g. a library
+  // user's own or a test double). Must build the same architecture for the same dims every call.
+  std::function<std::shared_ptr<models::Model>(const models::ModelDims&)> build_model;
 };
 
 struct TrainResult {
