@@ -28,7 +28,7 @@ mosi_poria_sweep() {
   done
 }
 mosi_sweep() {
-  for m in mlp dialogue_gcn bc_lstm; do
+  for m in ${MODELS:-mlp dialogue_gcn bc_lstm}; do
     "$MERC" sweep --config configs/experiments/${m}_mosi.yaml --rates 0,0.1,0.2,0.3,0.4,0.5,0.6,0.7 --seeds 1 \
       --threads 1 --out "$OUT/mosi_sweep_$m"
   done
