@@ -26,6 +26,7 @@
 #include "merc/train/optimizers.h"
 #include "merc/train/run_data.h"
 #include "merc/train/schedulers.h"
+#include "merc/train/stage_optimizers.h"
 
 namespace merc::train {
 
@@ -110,43 +111,6 @@ void check_metric_for_task(const std::string& metric, data::Task task) {
                                        data::task_name(task), fmt::join(valid, ", ")));
 }
 
-class Optimizers {
- public:
-  void build(models::Model& model, int stage, const TrainConfig& config) {
-    owned_.clear();
-    scales_.clear();
-    const auto groups = model.parameter_groups(stage);
-    const int substeps = model.substeps(stage);
-    MERC_CHECK(substeps >= 1, "model stage {} declares {} substeps", stage, substeps);
-    if (substeps == 1) {
-      std::vector<double> s;
-      owned_.push_back(make_optimizer(config, groups, &s));
-      scales_.push_back(s);
-    } else {
-      MERC_CHECK(static_cast<int>(groups.size()) == substeps,
-                 "model stage {} has {} substeps but {} parameter groups (one per substep expected)", stage, substeps,
-                 groups.size());
-      for (const auto& g : groups) {
-        std::vector<double> s;
-        owned_.push_back(make_optimizer(config, {g}, &s));
-        scales_.push_back(s);
-      }
-    }
-  }
-  std::vector<torch::optim::Optimizer*> raw() const {
-    std::vector<torch::optim::Optimizer*> out;
-    for (const auto& o : owned_) out.push_back(o.get());
-    return out;
-  }
-  void set_lr(double lr) {
-    for (size_t i = 0; i < owned_.size(); ++i) set_learning_rate(*owned_[i], lr, scales_[i]);
-  }
-  torch::optim::Optimizer& at(size_t i) { return *owned_.at(i); }
-
- private:
-  std::vector<std::unique_ptr<torch::optim::Optimizer>> owned_;
-  std::vector<std::vector<double>> scales_;
-};
 
 }  // namespace
 
@@ -215,7 +179,7 @@ TrainResult train_model(const ExperimentConfig& config_in, const data::Dataset& 
   TrainingState state;
   int stage = resume ? header.stage : model->stage_for_epoch(0, config.train.epochs);
   model->set_stage(stage);
-  Optimizers optimizers;
+  StageOptimizers optimizers;
   optimizers.build(*model, stage, config.train);
   const std::string pending_path = best_path + ".pending";
   if (resume) {
