@@ -148,6 +148,26 @@ TEST_F(TrainCmdTest, SweepProducesATable) {
   EXPECT_EQ(cli({"sweep", "--data", data_, "--rates", "0,x"}).code, 2);
 }
 
+TEST_F(TrainCmdTest, ResumeAndFoldsThroughTheCli) {
+  // A resumed run continues from its checkpoint and finishes (metrics.json removed as if the run
+  // had been killed during its final evaluation).
+  const std::string dir = (dir_ / "resumed").string();
+  Result r = cli({"train", "--data", data_, "--split", "given", "--set", "model.name=mlp", "--set", "train.epochs=2",
+                  "--set", "train.progress=log", "--out", dir});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("epoch 2/2"), std::string::npos) << r.out;  // plain log lines off a TTY
+  const std::string before = io::read_file_bytes(dir + "/metrics.json");
+  fs::remove(fs::path(dir) / "metrics.json");
+  r = cli({"train", "--resume", dir});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("resuming with the run's config"), std::string::npos) << r.out;
+  EXPECT_EQ(io::read_file_bytes(dir + "/metrics.json"), before);
+  // k-fold: one run per scheme "<prefix>-N"; the synthetic file has none -> a clear error.
+  r = cli({"train", "--data", data_, "--set", "model.name=mlp", "--folds", "loso", "--out", (dir_ / "folds").string()});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("loso"), std::string::npos) << r.err;
+}
+
 TEST(ListCmd, EveryRegistryAndUnknownNames) {
   for (const char* what : {"models", "datasets", "protocols", "formats", "optimizers", "schedulers", "losses", "config"}) {
     const Result r = cli({"list", what});
