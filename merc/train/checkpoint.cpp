@@ -1,5 +1,8 @@
 #include "merc/train/checkpoint.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <filesystem>
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -53,12 +56,26 @@ void set_torch_rng_state(const torch::Tensor& state) {
 
 namespace {
 
+// fsync of a file or directory; failures are ignored (best effort: some file systems refuse
+// fsync on directories, and a missed sync only matters on power loss, not on kill -9).
+void sync_path(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+// temp file -> fsync -> rename -> fsync of the directory: after a kill -9 the old or the new file
+// is complete; after a power loss too, as far as the file system honours fsync.
 void write_atomically(torch::serialize::OutputArchive& archive, const std::string& path) {
   const std::string tmp = path + ".tmp";
   archive.save_to(tmp);
+  sync_path(tmp);
   std::error_code ec;
   fs::rename(tmp, path, ec);
   if (ec) throw Error("cannot move " + tmp + " to " + path + ": " + ec.message());
+  const fs::path parent = fs::path(path).parent_path();
+  sync_path(parent.empty() ? std::string(".") : parent.string());
 }
 
 void write_string(torch::serialize::OutputArchive& a, const std::string& key, const std::string& value) {
