@@ -18,8 +18,11 @@ const Config& config_as(const ModelConfig& config, const char* model) {
 }
 
 template <class Config>
-Config& tiny_as(ModelConfig& config, const char* model) {
-  return const_cast<Config&>(config_as<Config>(config, model));
+Config& config_as(ModelConfig& config, const char* model) {
+  auto* typed = dynamic_cast<Config*>(&config);
+  MERC_CHECK(typed != nullptr, "model '{}' cannot shrink a config of model '{}' (a different config type)", model,
+             config.name);
+  return *typed;
 }
 
 // One row for model class M with config C.
@@ -36,7 +39,7 @@ ModelEntry model_row(const char* name, const char* description, std::function<vo
   e.build = [name](const ModelConfig& config, const ModelDims& dims) -> std::shared_ptr<Model> {
     return std::make_shared<M>(config_as<C>(config, name), dims);
   };
-  e.make_tiny = [name, tiny](ModelConfig& config) { tiny(tiny_as<C>(config, name)); };
+  e.make_tiny = [name, tiny](ModelConfig& config) { tiny(config_as<C>(config, name)); };
   return e;
 }
 }  // namespace

@@ -104,6 +104,23 @@ TEST(RgcnConv, GradientMatchesFiniteDifferences) {
   EXPECT_LT(testing::max_gradient_error([&] { return conv(x, edges, rel); }, {x, conv->basis, conv->comp}), 1e-7);
 }
 
+TEST(RgcnConv, CloneIsADeepCopyWithTheSameOutput) {
+  torch::manual_seed(12);
+  RgcnConv conv(RgcnConvOptions(3, 2, 4).num_bases(2));
+  auto copy = std::dynamic_pointer_cast<RgcnConvImpl>(conv->clone());
+  ASSERT_TRUE(copy);
+  EXPECT_FALSE(copy->weight.defined());
+  const auto x = torch::randn({4, 3});
+  const auto edges = torch::tensor({0, 1, 2, 3, 1, 2, 3, 0}, torch::kInt64).view({2, 4});
+  const auto rel = torch::tensor({0, 3, 1, 3}, torch::kInt64);
+  EXPECT_TRUE(torch::equal(copy->forward(x, edges, rel), conv(x, edges, rel)));
+  {
+    torch::NoGradGuard no_grad;
+    copy->basis.add_(1.0f);  // the copy owns its parameters
+  }
+  EXPECT_FALSE(torch::equal(copy->forward(x, edges, rel), conv(x, edges, rel)));
+}
+
 TEST(RgcnConv, RejectsBadRelationsAndShapes) {
   HandGraph g;
   auto conv = hand_layer();

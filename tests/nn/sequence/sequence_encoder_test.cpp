@@ -87,6 +87,17 @@ TEST(SequenceEncoder, InputDropoutUsesOneMaskPerSequenceOverTime) {
   EXPECT_TRUE(torch::equal(time_shared_dropout(torch::ones({2, 3, 4}), 0.5, /*training=*/false), torch::ones({2, 3, 4})));
 }
 
+TEST(SequenceEncoder, CloneKeepsTheCellAndTheWeights) {
+  auto enc = make_encoder(RnnCell::kGru, true, 2);
+  enc->eval();
+  auto copy = std::dynamic_pointer_cast<SequenceEncoderImpl>(enc->clone());
+  ASSERT_TRUE(copy && copy->gru && !copy->lstm);
+  const auto x = torch::randn({2, 3, 3});
+  const auto lengths = torch::tensor({3, 2}, torch::kInt64);
+  EXPECT_TRUE(torch::equal(copy->forward(x, lengths), enc(x, lengths)));
+  EXPECT_NE(copy->gru->all_weights()[0].data_ptr(), enc->gru->all_weights()[0].data_ptr());
+}
+
 TEST(SequenceEncoder, RejectsBadShapesWithWhatWasExpected) {
   auto enc = make_encoder(RnnCell::kLstm, true);
   try {
