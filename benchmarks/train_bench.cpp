@@ -35,10 +35,6 @@ const data::Dataset& mosi() {
 
 std::vector<const data::Dialogue*> train_dialogues() { return mosi().partition("train", "standard"); }
 
-void shuffle(std::vector<const data::Dialogue*>& v, data::SplitRng& rng) {
-  for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[rng.below(i)]);
-}
-
 void BM_TrainEpoch(benchmark::State& state, const std::string& model_name) {
   torch::set_num_threads(static_cast<int>(state.range(0)));
   torch::manual_seed(1);
@@ -54,7 +50,7 @@ void BM_TrainEpoch(benchmark::State& state, const std::string& model_name) {
   int64_t utterances = 0;
   model->train();
   for (auto _ : state) {
-    shuffle(order, rng);
+    data::shuffle_in_place(order, rng);
     for (const auto& b : train::make_batches(order, tc.batch_size)) {
       data::DialogueBatch batch = data::collate(b, mosi().info);
       data::apply_missing(batch, protocol->draw(batch, {}));
@@ -76,7 +72,7 @@ void BM_DataPipeline(benchmark::State& state) {
   auto protocol = data::make_missing_protocol("random:0.3", 1);
   int64_t utterances = 0;
   for (auto _ : state) {
-    shuffle(order, rng);
+    data::shuffle_in_place(order, rng);
     for (const auto& b : train::make_batches(order, train::TrainConfig().batch_size)) {
       data::DialogueBatch batch = data::collate(b, mosi().info);
       data::apply_missing(batch, protocol->draw(batch, {}));

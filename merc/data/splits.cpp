@@ -46,8 +46,7 @@ SplitScheme carve_validation(const SplitScheme& scheme, double fraction, uint64_
   // Fisher-Yates over positions; the first k go to validation.
   std::vector<int64_t> order = train->dialogues;
   SplitRng rng(seed);
-  for (int64_t i = n - 1; i > 0; --i)
-    std::swap(order[static_cast<size_t>(i)], order[rng.below(static_cast<uint64_t>(i + 1))]);
+  shuffle_in_place(order, rng);
   std::vector<int64_t> valid(order.begin(), order.begin() + k);
   std::vector<int64_t> rest(order.begin() + k, order.end());
   // Keep the source order inside each partition (stable, readable splits).

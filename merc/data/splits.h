@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "merc/data/dataset.h"
@@ -25,6 +26,14 @@ class SplitRng {
  private:
   uint64_t state_;
 };
+
+// Fisher-Yates in place: for i = n-1 .. 1, swap v[i] with v[rng.below(i + 1)]. The one seeded
+// shuffle of merc (validation carving, per-epoch training order), so a seed means the same order
+// everywhere.
+template <class T>
+void shuffle_in_place(std::vector<T>& v, SplitRng& rng) {
+  for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[rng.below(i)]);
+}
 
 // True when the scheme has a validation partition ("valid", "dev" or "validation").
 bool has_validation(const SplitScheme& scheme);

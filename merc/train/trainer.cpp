@@ -71,10 +71,6 @@ ordered_json metrics_json(const metrics::MetricValues& values) {
   return j;
 }
 
-void shuffle(std::vector<const data::Dialogue*>& v, data::SplitRng& rng) {
-  for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[rng.below(i)]);
-}
-
 // Keeps the first `epochs` lines of train_log.jsonl (a run killed between writing the log line and
 // the checkpoint left one line too many).
 void truncate_log(const std::string& path, int64_t epochs) {
@@ -235,7 +231,7 @@ TrainResult train_model(const ExperimentConfig& config_in, const data::Dataset& 
     const double lr = scheduler.lr_for_epoch(epoch);
     optimizers.set_lr(lr);
     order = rd.train;
-    if (config.train.shuffle) shuffle(order, shuffle_rng);
+    if (config.train.shuffle) data::shuffle_in_place(order, shuffle_rng);
     const auto batches = make_batches(order, config.train.batch_size);
     const int substeps = model->substeps(stage);
     model->train();
