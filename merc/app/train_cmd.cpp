@@ -53,6 +53,14 @@ void print_metrics_line(std::ostream& out, const char* part, const metrics::Metr
   for (const auto& [name, value] : m) out << fmt::format(" {} {:.4g}", name, value);
   out << "\n";
 }
+
+void print_train_result(std::ostream& out, const train::TrainResult& r, const std::string& dir) {
+  out << fmt::format("finished: best epoch {} of {} (selection: {})\n", r.best_epoch, r.epochs_run, r.selection);
+  print_metrics_line(out, "valid", r.valid);
+  print_metrics_line(out, "test", r.test);
+  out << "run directory: " << dir << "\n";
+}
+
 // Featurized transcripts are unit-norm TF-IDF rows projected on `dim` orthonormal components, so a
 // train row keeps on average the fraction r = explained_variance_ratio of its (unit) energy: the
 // per-dimension RMS is sqrt(r / dim), about 0.06 for MELD at 100 dims. Networks with the usual
@@ -136,11 +144,7 @@ int run_train(const TrainArgs& args, std::ostream& out) {
     opts.out_dir = dir;
     opts.resume = true;
     opts.log = &out;
-    const train::TrainResult r = train::train_model(config, ds, opts);
-    out << fmt::format("finished: best epoch {} of {} (selection: {})\n", r.best_epoch, r.epochs_run, r.selection);
-    print_metrics_line(out, "valid", r.valid);
-    print_metrics_line(out, "test", r.test);
-    out << "run directory: " << dir << "\n";
+    print_train_result(out, train::train_model(config, ds, opts), dir);
     return 0;
   }
   train::ExperimentConfig config = resolve_experiment(args.config, args.print_config ? &out : nullptr);
@@ -162,11 +166,7 @@ int run_train(const TrainArgs& args, std::ostream& out) {
   train::TrainOptions opts;
   opts.out_dir = dir;
   opts.log = &out;
-  const train::TrainResult r = train::train_model(config, ds, opts);
-  out << fmt::format("finished: best epoch {} of {} (selection: {})\n", r.best_epoch, r.epochs_run, r.selection);
-  print_metrics_line(out, "valid", r.valid);
-  print_metrics_line(out, "test", r.test);
-  out << "run directory: " << dir << "\n";
+  print_train_result(out, train::train_model(config, ds, opts), dir);
   return 0;
 }
 
@@ -240,16 +240,11 @@ int run_eval(const EvalArgs& args, std::ostream& out) {
   ordered_json results = ordered_json::array();
   std::vector<std::pair<std::string, metrics::MetricValues>> rows;
   for (const auto& p : protocols) {
-    train::EvalOptions o;
+    train::EvalOptions o = train::evaluation_options(config, train::resolve_device(config.train.device));
     o.protocol = p;
-    o.seed = config.protocol_seed() + 1;
-    o.fixed_masks = config.protocol.test_redraw == "fixed";
-    o.batch_size = config.train.batch_size;
-    o.device = train::resolve_device(config.train.device);
     const train::EvalResult r = train::evaluate(*run.model, *part, ds.info, dims, loss, o);
-    ordered_json m = ordered_json::object();
-    for (const auto& [k, v] : r.metrics) m[k] = std::isfinite(v) ? ordered_json(v) : ordered_json(nullptr);
-    results.push_back({{"protocol", p}, {"utterances", r.utterances}, {"loss", r.loss}, {"metrics", m}});
+    results.push_back(
+        {{"protocol", p}, {"utterances", r.utterances}, {"loss", r.loss}, {"metrics", train::metrics_to_json(r.metrics)}});
     rows.emplace_back(p, r.metrics);
   }
   if (args.json) {
@@ -299,11 +294,9 @@ int run_predict(const PredictArgs& args, std::ostream& out) {
   }
   MERC_CHECK(!dialogues.empty(), "predict: no dialogues to predict");
   const train::LossEntry& loss = train::find_loss(config.train.loss, task);
-  train::EvalOptions o;
+  train::EvalOptions o = train::evaluation_options(config, train::resolve_device(config.train.device));
   o.protocol = args.protocol;
-  o.seed = config.protocol_seed() + 1;
-  o.batch_size = config.train.batch_size;
-  o.device = train::resolve_device(config.train.device);
+  o.fixed_masks = true;  // per-dialogue masks: a row's prediction must not depend on its batch mates
   o.keep_predictions = true;
   o.require_targets = false;  // new data may carry no labels
   // Speaker ids beyond the trained slots would index past the model's speaker tables.

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include <nlohmann/json.hpp>
 #include <torch/nn/functional/activation.h>
 #include <torch/utils.h>
 
@@ -17,6 +18,34 @@ std::vector<std::vector<const data::Dialogue*>> make_batches(const std::vector<c
   for (size_t i = 0; i < dialogues.size(); i += static_cast<size_t>(batch_size)) {
     const size_t end = std::min(dialogues.size(), i + static_cast<size_t>(batch_size));
     out.emplace_back(dialogues.begin() + static_cast<std::ptrdiff_t>(i), dialogues.begin() + static_cast<std::ptrdiff_t>(end));
+  }
+  return out;
+}
+
+EvalOptions evaluation_options(const ExperimentConfig& config, const torch::Device& device) {
+  EvalOptions o;
+  o.protocol = config.protocol.test;
+  o.seed = config.protocol_seed() + 1;
+  o.fixed_masks = config.protocol.test_redraw == "fixed";
+  o.batch_size = config.train.batch_size;
+  o.device = device;
+  return o;
+}
+
+nlohmann::ordered_json metrics_to_json(const metrics::MetricValues& values) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  for (const auto& [name, value] : values)
+    j[name] = std::isfinite(value) ? nlohmann::ordered_json(value) : nlohmann::ordered_json(nullptr);
+  return j;
+}
+
+metrics::MetricValues metrics_from_json(const nlohmann::ordered_json& object) {
+  MERC_CHECK(object.is_object(), "metrics: expected a JSON object, got {}", object.type_name());
+  metrics::MetricValues out;
+  for (auto it = object.begin(); it != object.end(); ++it) {
+    MERC_CHECK(it.value().is_number() || it.value().is_null(), "metric '{}': expected a number or null, got {}",
+               it.key(), it.value().type_name());
+    out.set(it.key(), it.value().is_number() ? it.value().get<double>() : NAN);
   }
   return out;
 }

@@ -5,12 +5,14 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
 #include <torch/types.h>
 
 #include "merc/data/batch.h"
 #include "merc/data/dataset.h"
 #include "merc/metrics/accumulator.h"
 #include "merc/models/model.h"
+#include "merc/train/experiment_config.h"
 #include "merc/train/losses.h"
 
 namespace merc::train {
@@ -48,6 +50,15 @@ struct EvalResult {
   int64_t utterances = 0;  // utterances with a target
   std::vector<UtterancePrediction> predictions;  // when keep_predictions
 };
+
+// The evaluation settings of a run: its test protocol, evaluation mask seed (the mask seed + 1, so
+// evaluation masks do not depend on the training stream), test_redraw and batch size.
+EvalOptions evaluation_options(const ExperimentConfig& config, const torch::Device& device);
+
+// MetricValues as a JSON object in metric order; non-finite values become null (JSON has no NaN).
+nlohmann::ordered_json metrics_to_json(const metrics::MetricValues& values);
+// The inverse: numbers as they are, null as NaN; anything else -> merc::Error naming the key.
+metrics::MetricValues metrics_from_json(const nlohmann::ordered_json& object);
 
 EvalResult evaluate(models::Model& model, const std::vector<const data::Dialogue*>& dialogues,
                     const data::DatasetInfo& info, const models::ModelDims& dims, const LossEntry& loss,

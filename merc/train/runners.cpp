@@ -12,6 +12,7 @@
 
 #include "merc/core/error.h"
 #include "merc/io/binary_file.h"
+#include "merc/train/evaluate.h"
 #include "merc/train/trainer.h"
 
 namespace merc::train {
@@ -50,12 +51,13 @@ void read_run_metrics(const std::string& run_dir, RunCell& cell) {
   try {
     const auto j = ordered_json::parse(io::read_file_bytes(path));
     cell.best_epoch = j.at("best_epoch").get<int64_t>();
-    for (const auto* part : {"valid", "test"}) {
-      metrics::MetricValues& mv = std::string(part) == "valid" ? cell.valid : cell.test;
-      for (auto it = j.at(part).begin(); it != j.at(part).end(); ++it)
-        mv.set(it.key(), it.value().is_number() ? it.value().get<double>() : NAN);
-    }
+    cell.valid = metrics_from_json(j.at("valid"));
+    cell.test = metrics_from_json(j.at("test"));
   } catch (const nlohmann::json::exception& e) {
+    throw FormatError(path, std::string("malformed metrics.json: ") + e.what());
+  } catch (const FormatError&) {
+    throw;
+  } catch (const Error& e) {
     throw FormatError(path, std::string("malformed metrics.json: ") + e.what());
   }
 }
@@ -211,16 +213,15 @@ std::string write_run_table(const RunTable& table, const std::string& out_dir) {
   for (const auto& c : table.cells) {
     csv << c.group << "," << c.protocol << "," << c.seed << "," << c.split << "," << c.best_epoch << "," << c.run_dir
         << "," << (table.selection == "validation" ? "validation" : "test-max");
-    ordered_json t = ordered_json::object(), v = ordered_json::object();
+    ordered_json t = ordered_json::object();
     for (const auto& n : names) {
       const double x = c.test.contains(n) ? c.test.get(n) : NAN;
       csv << "," << (std::isfinite(x) ? fmt::format("{}", x) : "");
       t[n] = std::isfinite(x) ? ordered_json(x) : ordered_json(nullptr);
     }
-    for (const auto& [n, x] : c.valid) v[n] = std::isfinite(x) ? ordered_json(x) : ordered_json(nullptr);
     csv << "\n";
     runs.push_back({{"group", c.group}, {"protocol", c.protocol}, {"seed", c.seed}, {"split", c.split},
-                    {"best_epoch", c.best_epoch}, {"run_dir", c.run_dir}, {"valid", v}, {"test", t}});
+                    {"best_epoch", c.best_epoch}, {"run_dir", c.run_dir}, {"valid", metrics_to_json(c.valid)}, {"test", t}});
   }
   ordered_json summary = ordered_json::array();
   for (const auto& row : table.summary) {

@@ -65,12 +65,6 @@ torch::Device resolve_device(const std::string& device) {
 
 namespace {
 
-ordered_json metrics_json(const metrics::MetricValues& values) {
-  ordered_json j = ordered_json::object();
-  for (const auto& [name, value] : values) j[name] = std::isfinite(value) ? ordered_json(value) : ordered_json(nullptr);
-  return j;
-}
-
 // Keeps the first `epochs` lines of train_log.jsonl (a run killed between writing the log line and
 // the checkpoint left one line too many).
 void truncate_log(const std::string& path, int64_t epochs) {
@@ -162,12 +156,7 @@ TrainResult train_model(const ExperimentConfig& config_in, const data::Dataset& 
   auto train_protocol = data::make_missing_protocol(
       config.protocol.train, mask_seed,
       config.protocol.redraw == "fixed" ? data::RedrawMode::kFixed : data::RedrawMode::kPerBatch);
-  EvalOptions eval_opts;
-  eval_opts.protocol = config.protocol.test;
-  eval_opts.seed = mask_seed + 1;  // evaluation masks independent of the training stream
-  eval_opts.fixed_masks = config.protocol.test_redraw == "fixed";
-  eval_opts.batch_size = config.train.batch_size;
-  eval_opts.device = device;
+  EvalOptions eval_opts = evaluation_options(config, device);
   data::make_missing_protocol(config.protocol.test, mask_seed);  // validate the spec before training
 
   // Shuffle stream: its own seed so that it does not depend on how many draws init made.
@@ -178,6 +167,15 @@ TrainResult train_model(const ExperimentConfig& config_in, const data::Dataset& 
   StageOptimizers optimizers;
   optimizers.build(*model, stage, config.train);
   const std::string pending_path = best_path + ".pending";
+  // Captures every generator and schedule state into `state` and writes checkpoint.pt.
+  auto write_checkpoint = [&] {
+    state.stage = stage;
+    state.shuffle_rng = shuffle_rng.state();
+    state.protocol_rng = train_protocol->rng_state();
+    state.scheduler = scheduler.state();
+    state.torch_rng = torch_rng_state();
+    save_checkpoint(ckpt_path, config_yaml, dims, *model, optimizers.raw(), state);
+  };
   if (resume) {
     state = load_checkpoint(ckpt_path, *model, optimizers.raw());
     set_torch_rng_state(state.torch_rng);
@@ -191,12 +189,7 @@ TrainResult train_model(const ExperimentConfig& config_in, const data::Dataset& 
     io::write_file_atomically(log_path, "");
     fs::remove(pending_path);
     // Epoch-0 checkpoint: a run killed at any later moment can be resumed.
-    state.shuffle_rng = shuffle_rng.state();
-    state.protocol_rng = train_protocol->rng_state();
-    state.scheduler = scheduler.state();
-    state.stage = stage;
-    state.torch_rng = torch_rng_state();
-    save_checkpoint(ckpt_path, config_yaml, dims, *model, optimizers.raw(), state);
+    write_checkpoint();
   }
   if (log && !resume) {
     *log << fmt::format("merc train: {} on {} ({} dialogues train / {} valid / {} test), split '{}'\n",
@@ -285,20 +278,20 @@ TrainResult train_model(const ExperimentConfig& config_in, const data::Dataset& 
     line["stage"] = stage;
     line["lr"] = lr;
     line["train_loss"] = train_loss;
-    line["train"] = metrics_json(train_acc.compute());
+    line["train"] = metrics_to_json(train_acc.compute());
     metrics::MetricValues valid_m, test_m;
     if (!rd.valid.empty()) {
       const EvalResult v = evaluate(*model, rd.valid, dataset.info, dims, loss, eval_opts);
       valid_m = v.metrics;
       valid_m.set("loss", v.loss);  // selectable: train.metric=loss (early stopping on validation loss)
       line["valid_loss"] = v.loss;
-      line["valid"] = metrics_json(valid_m);
+      line["valid"] = metrics_to_json(valid_m);
     }
     if (config.test_max()) {
       const EvalResult t = evaluate(*model, rd.test, dataset.info, dims, loss, eval_opts);
       test_m = t.metrics;
       test_m.set("loss", t.loss);
-      line["test"] = metrics_json(test_m);
+      line["test"] = metrics_to_json(test_m);
     }
     const double value = (config.test_max() ? test_m : valid_m).get(metric);
     const bool improved = std::isfinite(value) && (!state.has_best || (higher ? value > state.best_value : value < state.best_value));
@@ -310,7 +303,7 @@ TrainResult train_model(const ExperimentConfig& config_in, const data::Dataset& 
       // Written aside and renamed only after the checkpoint that records this epoch as the best,
       // so model.pt never holds weights the checkpoint does not know about.
       save_weights(pending_path, config_yaml, dims, *model, epoch + 1, stage, dataset.info.class_names);
-      state.best_metrics_json = ordered_json{{"valid", metrics_json(valid_m)}, {"test", metrics_json(test_m)}}.dump();
+      state.best_metrics_json = ordered_json{{"valid", metrics_to_json(valid_m)}, {"test", metrics_to_json(test_m)}}.dump();
     } else {
       ++state.bad_epochs;
     }
@@ -323,12 +316,7 @@ TrainResult train_model(const ExperimentConfig& config_in, const data::Dataset& 
       out << line.dump() << "\n";
     }
     state.epochs_done = epoch + 1;
-    state.stage = stage;
-    state.shuffle_rng = shuffle_rng.state();
-    state.protocol_rng = train_protocol->rng_state();
-    state.scheduler = scheduler.state();
-    state.torch_rng = torch_rng_state();
-    save_checkpoint(ckpt_path, config_yaml, dims, *model, optimizers.raw(), state);
+    write_checkpoint();
     if (improved) fs::rename(pending_path, best_path);
     if (log && mode != ProgressMode::kNone)
       *log << fmt::format("epoch {}/{} lr {:.3g} train loss {:.4f} | {} {} {:.4f} (best {:.4f} @ {}) | {:.1f}s\n",
@@ -359,7 +347,7 @@ TrainResult train_model(const ExperimentConfig& config_in, const data::Dataset& 
     const EvalResult t = evaluate(*model, rd.test, dataset.info, dims, loss, eval_opts);
     result.test = t.metrics;
     result.test.set("loss", t.loss);
-    test_j = metrics_json(result.test);
+    test_j = metrics_to_json(result.test);
   }
   result.best_epoch = state.best_epoch;
   result.epochs_run = state.epochs_done;
@@ -379,11 +367,8 @@ TrainResult train_model(const ExperimentConfig& config_in, const data::Dataset& 
   m["valid"] = valid_j;
   m["test"] = test_j;
   io::write_file_atomically((dir / "metrics.json").string(), m.dump(2) + "\n");
-  for (auto it = valid_j.begin(); it != valid_j.end(); ++it)
-    if (it.value().is_number()) result.valid.set(it.key(), it.value().get<double>());
-  if (config.test_max())
-    for (auto it = test_j.begin(); it != test_j.end(); ++it)
-      if (it.value().is_number()) result.test.set(it.key(), it.value().get<double>());
+  result.valid = metrics_from_json(valid_j);
+  if (config.test_max()) result.test = metrics_from_json(test_j);
   return result;
 }
 
