@@ -307,24 +307,28 @@ void apply_yaml(ConfigStruct& config, const YAML::Node& node, const std::string&
   reader.finish();
 }
 
-void apply_yaml_text(ConfigStruct& config, const std::string& text, const std::string& source) {
-  YAML::Node node;
+YAML::Node parse_yaml(const std::string& text, const std::string& source) {
   try {
-    node = YAML::Load(text);
+    return YAML::Load(text);
   } catch (const YAML::Exception& e) {
     throw FormatError(source, fmt::format("YAML syntax error at line {}, column {}: {}", e.mark.line + 1,
                                           e.mark.column + 1, e.msg));
   }
-  apply_yaml(config, node, source);
 }
 
-void apply_yaml_file(ConfigStruct& config, const std::string& path) {
+YAML::Node read_yaml_file(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw FormatError(path, "cannot open config file");
   std::stringstream ss;
   ss << in.rdbuf();
-  apply_yaml_text(config, ss.str(), path);
+  return parse_yaml(ss.str(), path);
 }
+
+void apply_yaml_text(ConfigStruct& config, const std::string& text, const std::string& source) {
+  apply_yaml(config, parse_yaml(text, source), source);
+}
+
+void apply_yaml_file(ConfigStruct& config, const std::string& path) { apply_yaml(config, read_yaml_file(path), path); }
 
 YAML::Node override_to_yaml(const std::string& assignment) {
   const auto eq = assignment.find('=');

@@ -70,6 +70,11 @@ struct ConfigFieldInfo {
   std::string help;
 };
 
+// Parses YAML text; a syntax error is a merc::FormatError naming `source`, line and column.
+YAML::Node parse_yaml(const std::string& text, const std::string& source);
+// Reads and parses a YAML file (missing file -> merc::FormatError naming it).
+YAML::Node read_yaml_file(const std::string& path);
+
 // Applies a YAML map to `config`. `source` names where the map came from (a file path, "--set")
 // and prefixes every error. Unknown key -> merc::Error listing the valid keys at that level;
 // wrong type -> merc::Error naming the key and the expected type.

@@ -2,8 +2,6 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -137,19 +135,6 @@ std::string default_config_dir() {
 
 namespace {
 
-YAML::Node load_yaml_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw FormatError(path, "cannot open config file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  try {
-    return YAML::Load(ss.str());
-  } catch (const YAML::Exception& e) {
-    throw FormatError(path, fmt::format("YAML syntax error at line {}, column {}: {}", e.mark.line + 1,
-                                        e.mark.column + 1, e.msg));
-  }
-}
-
 // Value of a dotted key in the last layer that names it ("" if none).
 std::string peek(const std::vector<YAML::Node>& layers, const char* section, const char* key) {
   std::string out;
@@ -168,7 +153,7 @@ ExperimentConfig resolve_config(const ConfigLayers& layers, std::vector<std::str
   std::vector<YAML::Node> user;
   std::vector<std::string> user_sources;
   if (!layers.experiment_file.empty()) {
-    user.push_back(load_yaml_file(layers.experiment_file));
+    user.push_back(read_yaml_file(layers.experiment_file));
     user_sources.push_back(layers.experiment_file);
   }
   for (const auto& o : layers.overrides) {
@@ -179,7 +164,7 @@ ExperimentConfig resolve_config(const ConfigLayers& layers, std::vector<std::str
 
   ExperimentConfig config;
   auto apply_file = [&](const std::string& path) {
-    apply_yaml(config, load_yaml_file(path), path);
+    apply_yaml(config, read_yaml_file(path), path);
     if (sources) sources->push_back(path);
   };
   std::string preset = peek(user, "data", "preset");
@@ -214,7 +199,7 @@ ExperimentConfig resolve_config(const ConfigLayers& layers, std::vector<std::str
 
 ExperimentConfig load_config_file(const std::string& path) {
   ExperimentConfig config;
-  apply_yaml(config, load_yaml_file(path), path);
+  apply_yaml(config, read_yaml_file(path), path);
   config.validate();
   return config;
 }
