@@ -29,7 +29,17 @@ std::string read_file_bytes(const std::string& path) {
   return bytes;
 }
 
-void write_file_atomically(const std::string& path, std::string_view bytes) {
+namespace {
+// fsync of a file or directory; best effort (some file systems refuse it on directories).
+void sync_path(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+}  // namespace
+
+void write_file_atomically(const std::string& path, std::string_view bytes, bool durable) {
   namespace fs = std::filesystem;
   // A unique name in the same directory: rename() is only atomic within one file system.
   static std::atomic<uint64_t> counter{0};
@@ -48,6 +58,7 @@ void write_file_atomically(const std::string& path, std::string_view bytes) {
       throw Error(fmt::format("{}: write failed (disk full?)", path));
     }
   }
+  if (durable) sync_path(tmp.string());
   std::error_code ec;
   fs::rename(tmp, target, ec);
   if (ec) {
@@ -55,6 +66,7 @@ void write_file_atomically(const std::string& path, std::string_view bytes) {
     fs::remove(tmp, ignored);
     throw Error(fmt::format("{}: cannot rename temporary file into place: {}", path, ec.message()));
   }
+  if (durable) sync_path(target.parent_path().empty() ? std::string(".") : target.parent_path().string());
 }
 
 std::shared_ptr<const FileBytes> FileBytes::open(const std::string& path) {

@@ -20,8 +20,10 @@ std::string read_file_bytes(const std::string& path);
 
 // Writes `bytes` to a temporary file in the directory of `path` and renames it over `path`, so a
 // reader never sees a half-written file and a failed write leaves any old file intact. Throws
-// merc::Error naming the path on failure (the temporary file is removed).
-void write_file_atomically(const std::string& path, std::string_view bytes);
+// merc::Error naming the path on failure (the temporary file is removed). With `durable`, the
+// temporary file is fsynced before the rename and the directory after it, so the new file also
+// survives a power loss (as far as the file system honours fsync); without, it survives kill -9.
+void write_file_atomically(const std::string& path, std::string_view bytes, bool durable = false);
 
 // A read-only view of a whole file: memory-mapped when possible, else read into memory (e.g. on
 // file systems that refuse mmap). Share it through shared_ptr so views into it keep it alive.

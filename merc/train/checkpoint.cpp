@@ -1,9 +1,7 @@
 #include "merc/train/checkpoint.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <filesystem>
+#include <sstream>
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <nlohmann/json.hpp>
@@ -11,6 +9,7 @@
 #include <torch/serialize/output-archive.h>
 
 #include "merc/core/error.h"
+#include "merc/io/binary_file.h"
 
 namespace merc::train {
 
@@ -56,26 +55,12 @@ void set_torch_rng_state(const torch::Tensor& state) {
 
 namespace {
 
-// fsync of a file or directory; failures are ignored (best effort: some file systems refuse
-// fsync on directories, and a missed sync only matters on power loss, not on kill -9).
-void sync_path(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;
-  ::fsync(fd);
-  ::close(fd);
-}
-
-// temp file -> fsync -> rename -> fsync of the directory: after a kill -9 the old or the new file
-// is complete; after a power loss too, as far as the file system honours fsync.
+// Serialises in memory, then the shared durable atomic write (temp file, fsync, rename, fsync of
+// the directory): after a kill -9 or a power loss the old or the new file is complete.
 void write_atomically(torch::serialize::OutputArchive& archive, const std::string& path) {
-  const std::string tmp = path + ".tmp";
-  archive.save_to(tmp);
-  sync_path(tmp);
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) throw Error("cannot move " + tmp + " to " + path + ": " + ec.message());
-  const fs::path parent = fs::path(path).parent_path();
-  sync_path(parent.empty() ? std::string(".") : parent.string());
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  io::write_file_atomically(path, bytes.str(), /*durable=*/true);
 }
 
 void write_string(torch::serialize::OutputArchive& a, const std::string& key, const std::string& value) {

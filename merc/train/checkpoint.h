@@ -4,9 +4,9 @@
 //                  optimizer states, RNG states (torch CPU generator, shuffle, masks), scheduler
 //                  and selection state, epochs done.
 //   model.pt       the selected (best) weights with the config and dims, for eval / predict.
-// Both are written atomically: to "<name>.tmp" in the same directory, fsynced, then renamed over
-// the old file (rename is atomic on POSIX) and the directory fsynced, so a kill -9 at any moment
-// leaves either the previous or the new complete file, never a torn one.
+// Both are written with io::write_file_atomically(durable): a temporary file in the same directory,
+// fsynced, renamed over the old file (atomic on POSIX), then the directory fsynced, so a kill -9
+// at any moment leaves either the previous or the new complete file, never a torn one.
 
 #include <memory>
 #include <string>

@@ -80,7 +80,8 @@ TEST_F(TrainerTest, WritesTheRunDirectoryContract) {
   EXPECT_EQ(r.epochs_run, 4);
   for (const char* f : {"config.yaml", "metrics.json", "train_log.jsonl", "checkpoint.pt", "model.pt"})
     EXPECT_TRUE(fs::exists(dir_ / "a" / f)) << f;
-  EXPECT_FALSE(fs::exists(dir_ / "a" / "checkpoint.pt.tmp"));
+  for (const auto& entry : fs::directory_iterator(dir_ / "a"))  // no temporary file left behind
+    EXPECT_EQ(entry.path().filename().string().find(".tmp"), std::string::npos) << entry.path();
   const auto m = read_json(run("a") + "/metrics.json");
   EXPECT_EQ(m.at("selection"), "validation");
   for (const char* part : {"valid", "test"})
