@@ -130,6 +130,11 @@ void MetricAccumulator::check_not_empty(const char* what) const {
              what, data::task_name(task_));
 }
 
+std::vector<std::string> metric_names(data::Task task) {
+  return task == data::Task::kClassification ? classification_metrics(ClassificationReport{}).names()
+                                             : sentiment_metrics(SentimentScores{}).names();
+}
+
 MetricValues MetricAccumulator::compute() const {
   if (task_ == data::Task::kClassification) return classification_metrics(report());
   return sentiment_metrics(sentiment());

@@ -17,6 +17,10 @@
 
 namespace merc::metrics {
 
+// The names MetricAccumulator::compute() returns for `task`, in order (derived from the metric
+// functions themselves, so the list cannot drift from what is computed).
+std::vector<std::string> metric_names(data::Task task);
+
 class MetricAccumulator {
  public:
   // num_classes: classes of a classification task (1..kMaxClasses); ignored for regression.

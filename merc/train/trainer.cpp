@@ -91,11 +91,10 @@ void settle_pending_weights(const std::string& pending, const std::string& best,
   else fs::remove(pending);
 }
 
+// The metrics an evaluation of `task` produces, plus "loss" (added by the trainer).
 void check_metric_for_task(const std::string& metric, data::Task task) {
-  static const std::vector<std::string> cls = {"accuracy", "weighted_f1", "macro_f1", "ua", "loss"};
-  static const std::vector<std::string> reg = {"acc2", "f1", "acc2_has0", "f1_has0", "acc5", "acc7",
-                                               "mae", "corr", "mae_non0", "corr_non0", "loss"};
-  const auto& valid = task == data::Task::kClassification ? cls : reg;
+  std::vector<std::string> valid = metrics::metric_names(task);
+  valid.push_back("loss");
   if (std::find(valid.begin(), valid.end(), metric) == valid.end())
     throw UnknownNameError(fmt::format("train.metric '{}' is not a {} metric; valid: {}", metric,
                                        data::task_name(task), fmt::join(valid, ", ")));

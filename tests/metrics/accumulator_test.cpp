@@ -153,3 +153,15 @@ TEST(MetricAccumulator, RejectsBadShapesTypesAndLabels) {
 
 }  // namespace
 }  // namespace merc::metrics
+
+namespace merc::metrics {
+namespace {
+TEST(MetricNames, MatchTheNamingContractPerTask) {
+  EXPECT_EQ(metric_names(data::Task::kClassification),
+            (std::vector<std::string>{"accuracy", "weighted_f1", "macro_f1", "ua"}));
+  EXPECT_EQ(metric_names(data::Task::kRegression),
+            (std::vector<std::string>{"acc2", "f1", "acc2_has0", "f1_has0", "acc5", "acc7", "mae", "corr", "mae_non0",
+                                      "corr_non0"}));
+}
+}  // namespace
+}  // namespace merc::metrics
