@@ -93,6 +93,13 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   eval->add_option("--partition", eval_args.partition, "train | valid | test (default test)");
   eval->add_option("--protocol", eval_args.protocols, "protocol NAME[:ARG] (repeatable), e.g. random:0.3, fixed:at")
       ->allow_extra_args(false);
+  eval->add_option("--export", eval_args.export_dir,
+                   "write DIR/utterances.csv and .npy analysis files (features_before = model inputs, "
+                   "features_after = fused representation, labels, speakers); one subdirectory per protocol when "
+                   "several are given");
+  eval->add_flag("--inertia", eval_args.inertia,
+                 "emotional-inertia analysis: report on utterances whose label equals the same speaker's previous "
+                 "label vs the rest (classification)");
   eval->add_flag("--json", eval_args.json, "one JSON object");
   eval->add_option("--threads", eval_args.threads, "torch threads")->check(CLI::Range(0, 256));
   eval->add_option("--device", eval_args.device, "cpu | cuda | cuda:N");

@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "merc/app/data_cmd.h"
+#include "merc/app/eval_outputs.h"
 #include "merc/core/error.h"
 #include "merc/data/text_featurizer.h"
 #include "merc/io/binary_file.h"
@@ -201,6 +202,14 @@ LoadedRun load_run(const std::string& dir, int64_t threads, const std::string& d
   return r;
 }
 
+// A protocol spec as a directory name: "random:0.3" -> "random_0.3".
+std::string export_dir_name(const std::string& protocol) {
+  std::string s = protocol;
+  for (char& c : s)
+    if (c == ':' || c == '/') c = '_';
+  return s;
+}
+
 }  // namespace
 
 int run_eval(const EvalArgs& args, std::ostream& out) {
@@ -239,12 +248,38 @@ int run_eval(const EvalArgs& args, std::ostream& out) {
   const std::string selection = train::selection_label(config);
   ordered_json results = ordered_json::array();
   std::vector<std::pair<std::string, metrics::MetricValues>> rows;
+  const bool cls = rd.task == data::Task::kClassification;
+  MERC_CHECK(!args.inertia || cls, "--inertia needs a classification run (this one is {})", data::task_name(rd.task));
+  MERC_CHECK(!cls || static_cast<int64_t>(run.class_names.size()) == dims.num_classes,
+             "{}/model.pt lists {} class names for {} classes", args.run, run.class_names.size(), dims.num_classes);
+  std::string details;  // reports, confusion matrices and inertia analyses, printed after the table
   for (const auto& p : protocols) {
     train::EvalOptions o = train::evaluation_options(config, train::resolve_device(config.train.device));
     o.protocol = p;
+    o.keep_predictions = cls || !args.export_dir.empty();
+    o.keep_features = !args.export_dir.empty();
     const train::EvalResult r = train::evaluate(*run.model, *part, ds.info, dims, loss, o);
-    results.push_back(
-        {{"protocol", p}, {"utterances", r.utterances}, {"loss", r.loss}, {"metrics", train::metrics_to_json(r.metrics)}});
+    ordered_json entry = {
+        {"protocol", p}, {"utterances", r.utterances}, {"loss", r.loss}, {"metrics", train::metrics_to_json(r.metrics)}};
+    if (cls) {
+      const metrics::ClassificationReport report = prediction_report(r.predictions, dims.num_classes);
+      entry["report"] = report_json(report, run.class_names);
+      details += fmt::format("\n== {} ==\n{}", p, report_text(report, run.class_names));
+      if (args.inertia) {
+        const InertiaAnalysis a = inertia_analysis(r.predictions, dims.num_classes);
+        entry["inertia"] = inertia_json(a);
+        details += "\n" + inertia_text(a, run.class_names);
+      }
+    }
+    if (!args.export_dir.empty()) {
+      const std::string dir =
+          protocols.size() == 1 ? args.export_dir : (fs::path(args.export_dir) / export_dir_name(p)).string();
+      const std::vector<std::string> files = export_analysis(dir, r, rd.task, run.class_names);
+      entry["export"] = {{"dir", dir}, {"files", files}};
+      details += fmt::format("\nexported {} utterances of protocol {} to {}: {}\n", r.predictions.size(), p, dir,
+                             fmt::join(files, ", "));
+    }
+    results.push_back(std::move(entry));
     rows.emplace_back(p, r.metrics);
   }
   if (args.json) {
@@ -267,6 +302,7 @@ int run_eval(const EvalArgs& args, std::ostream& out) {
     for (const auto& [k, v] : m) out << fmt::format(" {:>11.2f} |", v);
     out << "\n";
   }
+  out << details;
   return 0;
 }
 
@@ -305,34 +341,13 @@ int run_predict(const PredictArgs& args, std::ostream& out) {
       MERC_CHECK(u.speaker < dims.num_speakers, "{}: dialogue {} has speaker slot {} but the model was trained with {}",
                  config.data.path, d->id, u.speaker, dims.num_speakers);
   const train::EvalResult r = train::evaluate(*run.model, dialogues, ds.info, dims, loss, o);
-  std::ostringstream csv;
-  csv << "dialogue_id,utterance_idx,speaker,label,pred";
   const bool cls = task == data::Task::kClassification;
-  const std::vector<std::string>& names = run.class_names;  // as trained, whatever the new file says
-  if (cls) {
-    MERC_CHECK(static_cast<int64_t>(names.size()) == dims.num_classes, "{}/model.pt lists {} class names for {} classes",
-               args.run, names.size(), dims.num_classes);
-    for (const auto& c : names) csv << ",prob_" << c;
-  }
-  csv << "\n";
-  auto quote = [](const std::string& s) {
-    if (s.find_first_of(",\"\n") == std::string::npos) return s;
-    std::string q = "\"";
-    for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-    return q + "\"";
-  };
-  for (const auto& p : r.predictions) {
-    csv << quote(p.dialogue_id) << "," << p.utterance_idx << "," << quote(p.speaker) << ",";
-    if (cls) {
-      const bool known = p.label >= 0 && p.label < static_cast<int64_t>(names.size());
-      csv << (known ? names[static_cast<size_t>(p.label)] : "") << "," << names.at(static_cast<size_t>(p.pred_class));
-      for (float prob : p.probabilities) csv << "," << fmt::format("{:.6f}", prob);
-    } else {
-      csv << (std::isnan(p.score) ? "" : fmt::format("{}", p.score)) << "," << fmt::format("{:.6f}", p.pred_score);
-    }
-    csv << "\n";
-  }
-  io::write_file_atomically(args.out, csv.str());
+  if (cls)
+    MERC_CHECK(static_cast<int64_t>(run.class_names.size()) == dims.num_classes,
+               "{}/model.pt lists {} class names for {} classes", args.run, run.class_names.size(), dims.num_classes);
+  // Class names as trained, whatever the new file says.
+  const std::string csv = predictions_csv(r.predictions, task, run.class_names, /*with_probabilities=*/true);
+  io::write_file_atomically(args.out, csv);
   out << fmt::format("wrote {} predictions for {} dialogues to {} (model from epoch {}, selection: {})\n",
                      r.predictions.size(), dialogues.size(), args.out, run.epoch, train::selection_label(config));
   return 0;

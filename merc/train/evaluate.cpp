@@ -8,6 +8,7 @@
 
 #include "merc/core/error.h"
 #include "merc/data/missing_protocol.h"
+#include "merc/models/model_inputs.h"
 
 namespace merc::train {
 
@@ -66,6 +67,8 @@ EvalResult evaluate(models::Model& model, const std::vector<const data::Dialogue
   EvalResult result;
   double loss_sum = 0.0;
   const auto batches = make_batches(dialogues, options.batch_size);
+  std::vector<torch::Tensor> input_rows, fused_rows;
+  bool has_fused = true;
   for (size_t bi = 0; bi < batches.size(); ++bi) {
     data::DialogueBatch batch = data::collate(batches[bi], info);
     const torch::Tensor keep =
@@ -78,6 +81,17 @@ EvalResult evaluate(models::Model& model, const std::vector<const data::Dialogue
     if (n > 0) loss_sum += loss.compute(output, batch).item<double>() * static_cast<double>(n);
     result.utterances += n;
     if (n > 0) acc.add(output, batch.label, batch.score, batch.utterance_mask);
+    if (options.keep_features) {
+      // Real utterances of a batch-major (B, T) layout, flattened b-major: the prediction order.
+      const torch::Tensor real = batch.utterance_mask.reshape({-1});
+      auto rows = [&](const torch::Tensor& x) {
+        return x.to(torch::kCPU).to(torch::kFloat).reshape({-1, x.size(-1)}).index({real});
+      };
+      input_rows.push_back(rows(models::fused_input(batch, dims)));
+      const auto f = out.features.find("fused");
+      has_fused = has_fused && f != out.features.end() && f->second.defined();
+      if (has_fused) fused_rows.push_back(rows(f->second));
+    }
     if (options.keep_predictions) {
       const torch::Tensor probs = dims.task == data::Task::kClassification
                                       ? torch::softmax(output, -1).contiguous()
@@ -91,6 +105,7 @@ EvalResult evaluate(models::Model& model, const std::vector<const data::Dialogue
           pr.dialogue_id = d.id;
           pr.utterance_idx = t;
           pr.speaker = u.speaker_name.empty() ? std::to_string(u.speaker) : u.speaker_name;
+          pr.speaker_slot = u.speaker;
           pr.label = u.label;
           pr.score = u.score;
           if (dims.task == data::Task::kClassification) {
@@ -108,6 +123,10 @@ EvalResult evaluate(models::Model& model, const std::vector<const data::Dialogue
         }
       }
     }
+  }
+  if (options.keep_features) {
+    result.inputs = torch::cat(input_rows, 0);
+    if (has_fused) result.fused = torch::cat(fused_rows, 0);
   }
   if (result.utterances == 0 && !options.require_targets) {
     if (was_training) model.train();

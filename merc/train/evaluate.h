@@ -28,6 +28,10 @@ struct EvalOptions {
   int64_t batch_size = 16;
   torch::Device device = torch::kCPU;
   bool keep_predictions = false;
+  // Also keep, per utterance in prediction order, the model's input features (the used, masked
+  // modalities concatenated, as the model saw them) and its features["fused"] representation when
+  // the model exports one (MoED's saved_features "before"/"after" analysis, method_reference §4.8).
+  bool keep_features = false;
   bool require_targets = true;  // false: data without labels gives predictions and no metrics
   int64_t epoch = 0;  // ForwardContext of the evaluation (multi-stage models behave per stage)
   int stage = 0;
@@ -37,6 +41,7 @@ struct UtterancePrediction {
   std::string dialogue_id;
   int64_t utterance_idx = 0;
   std::string speaker;
+  int64_t speaker_slot = 0;       // the speaker's slot id in the dataset
   int64_t label = -1;             // true class (-1 when none)
   double score = 0.0;             // true score (NaN when none)
   int64_t pred_class = -1;        // classification: argmax; regression: -1
@@ -49,6 +54,10 @@ struct EvalResult {
   double loss = 0.0;      // mean task loss over utterances with a target
   int64_t utterances = 0;  // utterances with a target
   std::vector<UtterancePrediction> predictions;  // when keep_predictions
+  // When keep_features (rows in prediction order, N = predictions.size()): inputs (N, sum D_m) float;
+  // fused (N, H) float, undefined when the model exports no "fused" feature.
+  torch::Tensor inputs;
+  torch::Tensor fused;
 };
 
 // The evaluation settings of a run: its test protocol, evaluation mask seed (the mask seed + 1, so

@@ -11,6 +11,7 @@
 #include "merc/app/cli.h"
 #include "merc/data/dataset_file.h"
 #include "merc/io/binary_file.h"
+#include "merc/io/npy.h"
 #include "../train/synthetic_data.h"
 
 namespace merc::app {
@@ -119,6 +120,51 @@ TEST_F(TrainCmdTest, EvalUnderSeveralProtocols) {
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("random"), std::string::npos) << r.err;  // lists the protocols
   EXPECT_EQ(cli({"eval"}).code, 2);                               // --run is required
+}
+
+TEST_F(TrainCmdTest, EvalPrintsTheReportAndExportsTheAnalysisFiles) {
+  const std::string exp = (dir_ / "export").string();
+  Result r = cli({"eval", "--run", run_dir(), "--inertia", "--export", exp});
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const char* s : {"weighted avg", "confusion matrix (rows = true", "emotional inertia", "inertia (", "rest ("})
+    EXPECT_NE(r.out.find(s), std::string::npos) << s << "\n" << r.out;
+  // The JSON form: the report's accuracy equals the metric table's, and the inertia split covers
+  // every labelled test utterance once.
+  r = cli({"eval", "--run", run_dir(), "--inertia", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out)["results"][0];
+  EXPECT_NEAR(100.0 * j["report"]["accuracy"].get<double>(), j["metrics"]["accuracy"].get<double>(), 1e-9);
+  EXPECT_EQ(j["inertia"]["inertia"]["utterances"].get<int64_t>() + j["inertia"]["rest"]["utterances"].get<int64_t>(),
+            j["utterances"].get<int64_t>());
+  // Exported files: one row per test utterance in every file; features_before = the model inputs
+  // (all synthetic modalities), features_after = mlp's fused hidden layer.
+  const int64_t n = j["utterances"].get<int64_t>();
+  const io::NdArray labels = io::read_npy_file(exp + "/labels.npy");
+  const io::NdArray speakers = io::read_npy_file(exp + "/speakers.npy");
+  const io::NdArray before = io::read_npy_file(exp + "/features_before.npy");
+  const io::NdArray after = io::read_npy_file(exp + "/features_after.npy");
+  EXPECT_EQ(labels.shape, (std::vector<int64_t>{n}));
+  EXPECT_EQ(labels.dtype, io::DType::kInt64);
+  EXPECT_EQ(speakers.shape, (std::vector<int64_t>{n}));
+  ASSERT_EQ(before.shape.size(), 2u);
+  EXPECT_EQ(before.shape[0], n);
+  int64_t in_dim = 0;
+  for (int64_t d : train::testing::synthetic_dataset().info.modality_dims) in_dim += d;
+  EXPECT_EQ(before.shape[1], in_dim);
+  ASSERT_EQ(after.shape.size(), 2u);
+  EXPECT_EQ(after.shape[0], n);
+  std::ifstream in(exp + "/utterances.csv");
+  std::string header;
+  std::getline(in, header);
+  EXPECT_EQ(header, "dialogue_id,utterance_idx,speaker,label,pred");
+  int64_t rows = 0;
+  for (std::string line; std::getline(in, line);) ++rows;
+  EXPECT_EQ(rows, n);
+  // Several protocols: one subdirectory each.
+  r = cli({"eval", "--run", run_dir(), "--protocol", "complete", "--protocol", "random:0.5", "--export", exp + "2"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(fs::exists(exp + "2/random_0.5/features_before.npy"));
+  EXPECT_TRUE(fs::exists(exp + "2/complete/labels.npy"));
 }
 
 TEST_F(TrainCmdTest, PredictWritesOneRowPerUtterance) {
