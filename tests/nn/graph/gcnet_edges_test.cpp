@@ -5,7 +5,7 @@
 namespace merc::nn {
 namespace {
 
-std::vector<int64_t> to_vec(const torch::Tensor& t) {
+std::vector<int64_t> gcnet_to_vec(const torch::Tensor& t) {
   auto c = t.contiguous();
   return {c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel()};
 }
@@ -28,13 +28,13 @@ TEST(GcnetEdges, HandListedEdgesForDialoguesOfLengthOneTwoFive) {
   const auto speaker =
       torch::tensor({1, 7, 7, 7, 7, 0, 1, 7, 7, 7, 0, 0, 1, 1, 0}, torch::kInt64).view({3, 5});
   const GcnetEdges e = gcnet_edges(lengths, speaker, 1, 2, 2);
-  EXPECT_EQ(to_vec(e.edge_index[0]),
+  EXPECT_EQ(gcnet_to_vec(e.edge_index[0]),
             (std::vector<int64_t>{0, 1, 1, 2, 2, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 7, 7}));
-  EXPECT_EQ(to_vec(e.edge_index[1]),
+  EXPECT_EQ(gcnet_to_vec(e.edge_index[1]),
             (std::vector<int64_t>{0, 1, 2, 1, 2, 3, 4, 5, 3, 4, 5, 6, 4, 5, 6, 7, 5, 6, 7, 6, 7}));
-  EXPECT_EQ(to_vec(e.temporal_relation),
+  EXPECT_EQ(gcnet_to_vec(e.temporal_relation),
             (std::vector<int64_t>{1, 1, 0, 2, 1, 1, 0, 0, 2, 1, 0, 0, 2, 1, 0, 0, 2, 1, 0, 2, 1}));
-  EXPECT_EQ(to_vec(e.speaker_relation),
+  EXPECT_EQ(gcnet_to_vec(e.speaker_relation),
             (std::vector<int64_t>{3, 0, 2, 1, 3, 0, 0, 2, 0, 0, 2, 2, 1, 3, 3, 1, 3, 3, 1, 2, 0}));
   EXPECT_EQ(kGcnetTemporalRelations, 3);
   EXPECT_EQ(num_gcnet_speaker_relations(2), 4);

@@ -10,7 +10,7 @@ namespace merc::nn {
 namespace {
 
 // Float tolerance for a handful of exp/tanh evaluations on O(1) values: ~1e-7 relative each.
-constexpr double kHandTol = 1e-6;
+constexpr double kAttentionHandTol = 1e-6;
 
 MatchingAttention unit_attention() {  // mem = cand = 1, W = 1, b = 0
   MatchingAttention att(MatchingAttentionOptions(1, 1));
@@ -31,10 +31,10 @@ TEST(MatchingAttention, HandExamplePaddingGetsZeroWeightAndTheRestIsRenormalised
   const auto query = torch::tensor({0.5f}).view({1, 1, 1});
   const auto mask = torch::tensor({true, true, false}).view({1, 3});
   const MatchingAttentionOutput out = att(memory, query, mask);
-  EXPECT_TRUE(torch::allclose(out.alpha, torch::tensor({0.42568534f, 0.57431466f, 0.0f}).view({1, 1, 3}), 0, kHandTol))
+  EXPECT_TRUE(torch::allclose(out.alpha, torch::tensor({0.42568534f, 0.57431466f, 0.0f}).view({1, 1, 3}), 0, kAttentionHandTol))
       << out.alpha;
   EXPECT_EQ(out.alpha[0][0][2].item<float>(), 0.0f);
-  EXPECT_NEAR(out.pooled.item<float>(), 1.57431466, kHandTol);
+  EXPECT_NEAR(out.pooled.item<float>(), 1.57431466, kAttentionHandTol);
   // The padded memory value never matters.
   const auto other = att(torch::tensor({1.0f, 2.0f, -100.0f}).view({1, 3, 1}), query, mask);
   EXPECT_TRUE(torch::equal(other.pooled, out.pooled));
@@ -51,7 +51,7 @@ TEST(MatchingAttention, BatchedQueriesRowsSumToOneAndEmptyRowIsZero) {
   const MatchingAttentionOutput out = att(memory, memory, mask);
   ASSERT_EQ(out.alpha.sizes(), (std::vector<int64_t>{2, 3, 3}));
   ASSERT_EQ(out.pooled.sizes(), (std::vector<int64_t>{2, 3, 4}));
-  EXPECT_TRUE(torch::allclose(out.alpha[0].sum(-1), torch::ones({3}), 0, kHandTol));
+  EXPECT_TRUE(torch::allclose(out.alpha[0].sum(-1), torch::ones({3}), 0, kAttentionHandTol));
   // Dialogue 1 has no real slot: the reference's 0/0 would be NaN, here weights and output are 0.
   EXPECT_EQ(out.alpha[1].abs().max().item<float>(), 0.0f);
   EXPECT_EQ(out.pooled[1].abs().max().item<float>(), 0.0f);
