@@ -23,6 +23,8 @@ DialogueBatch swapped(const DialogueBatch& b, BatchLayout target) {
   out.speaker = swap01(b.speaker);
   out.utterance_mask = swap01(b.utterance_mask);
   out.modality_mask = swap01(b.modality_mask);
+  for (auto& f : out.unmasked_features) f = swap01(f);
+  out.unmasked_modality_mask = swap01(b.unmasked_modality_mask);
   out.label = swap01(b.label);
   out.score = swap01(b.score);
   return out;
@@ -40,6 +42,8 @@ DialogueBatch DialogueBatch::to(const torch::Device& device) const {
   out.speaker = move(speaker, device);
   out.utterance_mask = move(utterance_mask, device);
   out.modality_mask = move(modality_mask, device);
+  for (auto& f : out.unmasked_features) f = move(f, device);
+  out.unmasked_modality_mask = move(unmasked_modality_mask, device);
   out.label = move(label, device);
   out.score = move(score, device);
   out.lengths = move(lengths, device);

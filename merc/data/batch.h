@@ -26,6 +26,13 @@ struct DialogueBatch {
   torch::Tensor score;           // (B, T) float32 continuous score, NaN where none, 0 at padding
   torch::Tensor lengths;         // (B) int64 dialogue lengths
   std::vector<std::string> dialogue_id;  // B ids
+  // Set by apply_missing (missing_protocol.h) the first time it runs on the batch: the features and
+  // the modality mask as collated, before the protocol dropped anything (undefined until then;
+  // same shapes and layout rules as features / modality_mask). Only for models that learn to
+  // reconstruct what the protocol dropped (GCNet's reconstruction loss, an auxiliary training
+  // loss); predictions must never read them.
+  std::array<torch::Tensor, kNumModalities> unmasked_features;
+  torch::Tensor unmasked_modality_mask;
 
   int64_t batch_size() const { return static_cast<int64_t>(dialogue_id.size()); }
   int64_t max_length() const;  // T

@@ -98,6 +98,11 @@ void apply_missing(DialogueBatch& batch, const torch::Tensor& keep) {
              fmt::format("{}", fmt::join(keep.sizes(), "x")),
              fmt::format("{}", fmt::join(batch.modality_mask.sizes(), "x")));
   const torch::Tensor k = keep.to(batch.modality_mask.device());
+  // Keep what was collated (once: a second protocol on the same batch keeps the first original).
+  if (!batch.unmasked_modality_mask.defined()) {
+    batch.unmasked_modality_mask = batch.modality_mask;
+    batch.unmasked_features = batch.features;
+  }
   batch.modality_mask = batch.modality_mask & k & batch.utterance_mask.unsqueeze(-1);
   for (int m = 0; m < kNumModalities; ++m) {
     torch::Tensor& f = batch.features[static_cast<size_t>(m)];

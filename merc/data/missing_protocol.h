@@ -95,6 +95,8 @@ const std::vector<ProtocolInfo>& missing_protocols();
 std::unique_ptr<MissingProtocol> make_missing_protocol(const std::string& spec, uint64_t seed,
                                                        RedrawMode mode = RedrawMode::kPerBatch);
 
+// Records the batch as collated in unmasked_features / unmasked_modality_mask (only the first time:
+// they are left alone when already set), then
 // batch.modality_mask &= keep & utterance_mask; features[m] set to 0 wherever keep[..., m] is
 // false (masked_fill, so NaN/inf features are cleared too). Never re-enables a modality that is
 // missing in the data. `keep` must be bool with modality_mask's shape (any device; moved to the

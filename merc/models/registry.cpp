@@ -3,6 +3,7 @@
 #include "merc/core/registry.h"
 #include "merc/models/bc_lstm.h"
 #include "merc/models/dialogue_gcn.h"
+#include "merc/models/gcnet.h"
 #include "merc/models/mlp.h"
 
 namespace merc::models {
@@ -71,6 +72,21 @@ const std::vector<ModelEntry>& model_registry() {
                 c.graph_hidden_dim = 4;
                 c.num_bases = 3;
                 c.classifier_hidden_dim = 4;
+              }),
+          model_row<GcnetModel, GcnetConfig>(
+              "gcnet",
+              "GCNet: BiLSTM + temporal and speaker relation graphs + reconstruction of missing modalities "
+              "(Lian et al., TPAMI 2023)",
+              [](GcnetConfig& c) {
+                c.hidden_dim = 3;
+                c.graph_hidden_dim = 2;
+                c.window_past = 2;
+                c.window_future = 1;
+                c.time_attn = true;  // so the sweep covers the attention's parameters too
+                // The published setting reads padding in its recurrent layers, which breaks the
+                // padding-invariance contract the sweep checks (model_invariance_test); the tiny
+                // model packs. tests/models/gcnet_test.cpp shows the unpacked mode's dependence.
+                c.pack = true;
               }),
       },
       "model");
