@@ -3,7 +3,9 @@
 #include "merc/core/registry.h"
 #include "merc/models/bc_lstm.h"
 #include "merc/models/dialogue_gcn.h"
+#include "merc/models/m3net.h"
 #include "merc/models/mlp.h"
+#include "merc/models/moed.h"
 
 namespace merc::models {
 
@@ -71,6 +73,29 @@ const std::vector<ModelEntry>& model_registry() {
                 c.graph_hidden_dim = 4;
                 c.num_bases = 3;
                 c.classifier_hidden_dim = 4;
+              }),
+          model_row<M3netModel, M3netConfig>(
+              "m3net",
+              "M3Net: hypergraph + gated multimodal graph over l/a/v utterance nodes (Chen et al., CVPR 2023)",
+              [](M3netConfig& c) {
+                c.encoder.hidden_dim = 6;
+                c.encoder.text_layers = 1;
+                c.graph_hidden_dim = 5;
+                c.num_L = 2;
+                c.num_K = 2;
+              }),
+          model_row<MoedModel, MoedConfig>(
+              "moed",
+              "MoED: context (ECGNN) + speaker-interaction (EIGNN) graphs with a multimodal node (edm-anonymous/MoED)",
+              [](MoedConfig& c) {
+                c.encoder.hidden_dim = 6;
+                c.encoder.text_layers = 1;
+                c.graph_hidden_dim = 5;
+                c.num_L = 2;
+                c.num_K = 2;
+                c.window_spk = 2;
+                c.window_dir = 1;
+                c.use_speaker = "bh";
               }),
       },
       "model");
