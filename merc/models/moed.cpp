@@ -30,6 +30,9 @@ void MoedConfig::visit(FieldVisitor& v) {
   v.field("directed_edge", directed_edge, "modalities with a directed edge to u (letters a, v, l; '' = none)");
   v.field("single_edge", single_edge,
           "'' = reference duplicates; 'intra' = intra-utterance edges once; 'inter' = directional temporal windows");
+  v.field("fusion_row_quirk", fusion_row_quirk,
+          "quirk switch: true (reference) = with multimodal_node ECG/EIG/'' each dialogue's u rows are read from the "
+          "start of the batch; false = its own u rows ('' : both graphs' modality rows)");
   v.field("speaker_in_place", speaker_in_place,
           "quirk switch: true (reference) = letters b/c/d/e also reach EIGNN (in-place addition); false = they do not");
   v.field("skip_first_sender", skip_first_sender,
@@ -54,16 +57,16 @@ MoedGraphOptions MoedConfig::graph_options() const {
 }
 
 namespace {
-char modality_letter(data::Modality m) {
+char moed_modality_letter(data::Modality m) {
   return m == data::Modality::kText ? 'l' : (m == data::Modality::kAudio ? 'a' : 'v');
 }
-bool has(const std::string& s, char c) { return s.find(c) != std::string::npos; }
+bool moed_has(const std::string& s, char c) { return s.find(c) != std::string::npos; }
 // Speaker letters for block k (a modality, or u when k == M) of ECGNN / EIGNN.
-char ecg_letter(const std::vector<data::Modality>& used, int64_t k) {
+char moed_ecg_letter(const std::vector<data::Modality>& used, int64_t k) {
   if (k == static_cast<int64_t>(used.size())) return 'e';
   return "bcd"[static_cast<int>(used[static_cast<size_t>(k)])];
 }
-char eig_letter(const std::vector<data::Modality>& used, int64_t k) {
+char moed_eig_letter(const std::vector<data::Modality>& used, int64_t k) {
   if (k == static_cast<int64_t>(used.size())) return 'i';
   return "fgh"[static_cast<int>(used[static_cast<size_t>(k)])];
 }
@@ -75,15 +78,17 @@ MoedModel::MoedModel(const MoedConfig& config, const ModelDims& dims) : Model("m
   MERC_CHECK(c.graph_hidden_dim > 0 && c.num_L >= 0 && c.num_K >= 0,
              "moed: graph_hidden_dim must be positive and num_L, num_K >= 0, got {}, {}, {}", c.graph_hidden_dim, c.num_L,
              c.num_K);
-  for (const auto* name : {&c.multimodal_node, &c.graph_type})
-    MERC_CHECK(*name == "both" || *name == "ECG" || *name == "EIG",
-               "moed: multimodal_node and graph_type must be both, ECG or EIG, got '{}'", *name);
+  MERC_CHECK(c.multimodal_node == "both" || c.multimodal_node == "ECG" || c.multimodal_node == "EIG" ||
+                 c.multimodal_node.empty(),
+             "moed: multimodal_node must be both, ECG, EIG or '' (none), got '{}'", c.multimodal_node);
+  MERC_CHECK(c.graph_type == "both" || c.graph_type == "ECG" || c.graph_type == "EIG",
+             "moed: graph_type must be both, ECG or EIG, got '{}'", c.graph_type);
   MERC_CHECK(c.single_edge.empty() || c.single_edge == "intra" || c.single_edge == "inter",
              "moed: single_edge must be '', 'intra' or 'inter', got '{}'", c.single_edge);
   for (char ch : c.use_speaker)
     MERC_CHECK(ch >= 'b' && ch <= 'i', "moed: use_speaker letters must be in b..i, got '{}'", c.use_speaker);
-  u_in_ecg_ = c.multimodal_node != "EIG";
-  u_in_eig_ = c.multimodal_node != "ECG";
+  u_in_ecg_ = c.multimodal_node == "both" || c.multimodal_node == "ECG";
+  u_in_eig_ = c.multimodal_node == "both" || c.multimodal_node == "EIG";
   MERC_CHECK(c.graph_type == "both" || (c.graph_type == "ECG" ? u_in_ecg_ : u_in_eig_),
              "moed: graph_type {} reads that graph's u rows, but multimodal_node {} builds u only in the other graph",
              c.graph_type, c.multimodal_node);
@@ -96,9 +101,9 @@ MoedModel::MoedModel(const MoedConfig& config, const ModelDims& dims) : Model("m
   if (order.empty())
     for (char ch : std::string("avl"))
       for (auto m : used)
-        if (modality_letter(m) == ch) order += ch;
+        if (moed_modality_letter(m) == ch) order += ch;
   std::string want, got = order;
-  for (auto m : used) want += modality_letter(m);
+  for (auto m : used) want += moed_modality_letter(m);
   std::sort(want.begin(), want.end());
   std::sort(got.begin(), got.end());
   MERC_CHECK(want == got, "moed: modals '{}' must list exactly the used modalities' letters (a, v, l), i.e. '{}' in any order",
@@ -116,8 +121,10 @@ MoedModel::MoedModel(const MoedConfig& config, const ModelDims& dims) : Model("m
     head_dim_ = H;
   else if (c.multimodal_node == "both")
     head_dim_ = 2 * H;
-  else
+  else if (!c.multimodal_node.empty() || c.fusion_row_quirk)
     head_dim_ = (M_ + 1) * H;
+  else
+    head_dim_ = 2 * M_ * H;
   smax_fc_ = register_module("smax_fc", torch::nn::Linear(head_dim_, dims.output_dim()));
 }
 
@@ -149,8 +156,8 @@ ModelOutput MoedModel::forward(const data::DialogueBatch& input, const ForwardCo
   std::vector<torch::Tensor> ecg_blocks, eig_blocks;
   for (int64_t k = 0; k <= M_; ++k) {
     const bool is_u = k == M_;
-    const int ecg = has(letters, ecg_letter(used, k)) ? 1 : 0;
-    const int eig = (has(letters, eig_letter(used, k)) ? 1 : 0) + (config_.speaker_in_place ? ecg : 0);
+    const int ecg = moed_has(letters, moed_ecg_letter(used, k)) ? 1 : 0;
+    const int eig = (moed_has(letters, moed_eig_letter(used, k)) ? 1 : 0) + (config_.speaker_in_place ? ecg : 0);
     const auto& x = blocks[static_cast<size_t>(k)];
     if (!is_u || u_in_ecg_) ecg_blocks.push_back(ecg > 0 ? x + spk : x);
     if (!is_u || u_in_eig_) eig_blocks.push_back(eig > 0 ? x + static_cast<double>(eig) * spk : x);
@@ -185,13 +192,37 @@ ModelOutput MoedModel::forward(const data::DialogueBatch& input, const ForwardCo
   } else if (config_.multimodal_node == "both") {
     z = torch::cat({nn::block_rows(hi, g.eig_layout, M_), nn::block_rows(hc, g.ecg_layout, M_)}, 1);
   } else {
-    // u only in one graph: the other graph's modality rows, then that u.
+    // u only in one graph (ECG / EIG), or in none (''): the other graph's modality rows, then the
+    // "u" rows of the u graph (EIGNN for '').
     const bool u_ecg = config_.multimodal_node == "ECG";
     const auto& other = u_ecg ? hi : hc;
     const auto& other_layout = u_ecg ? g.eig_layout : g.ecg_layout;
+    const auto& ug = u_ecg ? hc : hi;
+    const auto& u_layout = u_ecg ? g.ecg_layout : g.eig_layout;
     std::vector<torch::Tensor> parts;
     for (int64_t k = 0; k < M_; ++k) parts.push_back(nn::block_rows(other, other_layout, k));
-    parts.push_back(u_ecg ? nn::block_rows(hc, g.ecg_layout, M_) : nn::block_rows(hi, g.eig_layout, M_));
+    if (!config_.fusion_row_quirk) {
+      if (u_layout.num_blocks > M_) {
+        parts.push_back(nn::block_rows(ug, u_layout, M_));
+      } else {  // no u anywhere: both graphs' modality rows
+        for (int64_t k = 0; k < M_; ++k) parts.push_back(nn::block_rows(ug, u_layout, k));
+      }
+    } else {
+      // utils.py create_multimodal_feature never advances through the u graph: dialogue b reads
+      // its rows [M L_b, (M + 1) L_b) counted from the START of the batch.
+      std::vector<int64_t> rows;
+      for (int64_t b = 0; b < u_layout.num_dialogues(); ++b)
+        for (int64_t t = 0; t < u_layout.lengths[static_cast<size_t>(b)]; ++t)
+          rows.push_back(M_ * u_layout.lengths[static_cast<size_t>(b)] + t);
+      for (int64_t r : rows)
+        MERC_CHECK(r < u_layout.num_nodes(),
+                   "moed: fusion_row_quirk reads row {} of a {}-node graph (the reference code fails here too); set "
+                   "model.fusion_row_quirk=false",
+                   r, u_layout.num_nodes());
+      auto idx = torch::empty({static_cast<int64_t>(rows.size())}, torch::kInt64);
+      std::copy(rows.begin(), rows.end(), idx.data_ptr<int64_t>());
+      parts.push_back(ug.index_select(0, idx.to(ug.device())));
+    }
     z = torch::cat(parts, 1);
   }
 

@@ -13,7 +13,8 @@
 //      l = 1..num_L (nn/graph/gated_edge_conv.h).
 //   5. Fusion: z = [EIGNN u rows ; ECGNN u rows] (multimodal_node = graph_type = both);
 //      graph_type EIG / ECG keeps one graph's u rows; multimodal_node EIG / ECG builds u in one
-//      graph only and concatenates the other graph's modality rows with it.
+//      graph only and concatenates the other graph's modality rows with it; multimodal_node ''
+//      ("w/o multimodal node") builds no u block at all.
 //   6. logits = smax_fc(z) (no dropout, no nonlinearity: the reference's dropout_ is unused; its
 //      only dropout is between the text GRU layers).
 //
@@ -25,6 +26,7 @@
 //   skip_first_sender  each speaker's first utterance sends no EIGNN speaker edge
 //   temporal_duplicates  ECGNN temporal edges carry the released code's multiplicities
 //   directed_edge_letter_quirk  partial directed_edge letters are looked up by position
+//   fusion_row_quirk   multimodal_node ECG/EIG/'': u rows read from the start of the batch
 //   norm_padding / pack_text  (encoder, m3net_encoder.h)
 
 #include <torch/nn/modules/embedding.h>
@@ -58,6 +60,7 @@ struct MoedConfig : ModelConfig {
   bool skip_first_sender = true;
   bool temporal_duplicates = true;
   bool directed_edge_letter_quirk = true;
+  bool fusion_row_quirk = true;
   void visit(FieldVisitor& v) override;
   MoedGraphOptions graph_options() const;
 };

@@ -78,6 +78,9 @@ const std::vector<ModelEntry>& model_registry() {
               "m3net",
               "M3Net: hypergraph + gated multimodal graph over l/a/v utterance nodes (Chen et al., CVPR 2023)",
               [](M3netConfig& c) {
+                // Packed text GRU: the published unpacked GRU (default) reads padding, which the
+                // padding-invariance contract test rejects by design (docs/models/m3net.md).
+                c.encoder.pack_text = true;
                 c.encoder.hidden_dim = 6;
                 c.encoder.text_layers = 1;
                 c.graph_hidden_dim = 5;
@@ -88,6 +91,9 @@ const std::vector<ModelEntry>& model_registry() {
               "moed",
               "MoED: context (ECGNN) + speaker-interaction (EIGNN) graphs with a multimodal node (edm-anonymous/MoED)",
               [](MoedConfig& c) {
+                // Packed text GRU: the published unpacked GRU (default) reads padding, which the
+                // padding-invariance contract test rejects by design (docs/models/moed.md).
+                c.encoder.pack_text = true;
                 c.encoder.hidden_dim = 6;
                 c.encoder.text_layers = 1;
                 c.graph_hidden_dim = 5;

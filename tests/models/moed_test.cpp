@@ -12,23 +12,23 @@
 namespace merc::models {
 namespace {
 
-using Pairs = std::vector<std::pair<int64_t, int64_t>>;
-Pairs sorted_pairs(const nn::EdgeList& e) {
-  Pairs p;
+using MoedPairs = std::vector<std::pair<int64_t, int64_t>>;
+MoedPairs moed_sorted_pairs(const nn::EdgeList& e) {
+  MoedPairs p;
   for (int64_t i = 0; i < e.size(); ++i) p.emplace_back(e.src[static_cast<size_t>(i)], e.dst[static_cast<size_t>(i)]);
   std::sort(p.begin(), p.end());
   return p;
 }
 
-const std::vector<data::Modality> kTav = {data::Modality::kText, data::Modality::kAudio, data::Modality::kVisual};
+const std::vector<data::Modality> kMoedTav = {data::Modality::kText, data::Modality::kAudio, data::Modality::kVisual};
 
 // Speakers (B = 4, T = 30): dialogue 0 alternates (L = 5), dialogue 1 has one utterance,
 // dialogue 2 has one speaker for all 30 utterances (beyond window_spk = 10), dialogue 3 (L = 12)
 // has speakers 0 0 1 1 0 1 0 0 0 1 1 0.
-struct SynthBatch {
+struct MoedSynthBatch {
   torch::Tensor lengths = torch::tensor({5, 1, 30, 12}, torch::kInt64);
   torch::Tensor speaker = torch::zeros({4, 30}, torch::kInt64);
-  SynthBatch() {
+  MoedSynthBatch() {
     for (int t = 0; t < 5; ++t) speaker[0][t] = t % 2;
     const int d3[] = {0, 0, 1, 1, 0, 1, 0, 0, 0, 1, 1, 0};
     for (int t = 0; t < 12; ++t) speaker[3][t] = d3[t];
@@ -41,9 +41,9 @@ TEST(MoedGraph, EdgeCountsAtThePublishedIemocapConfigEqualTheClosedForm) {
   ASSERT_EQ(c.window_dir_f, -1);
   ASSERT_EQ(c.window_spk, 10);
   ASSERT_EQ(c.window_spk_f, -1);
-  const SynthBatch sb;
+  const MoedSynthBatch sb;
   const auto layout = nn::make_block_layout(sb.lengths, 4);
-  const auto src = moed_directed_sources("avl", "avl", kTav, true);
+  const auto src = moed_directed_sources("avl", "avl", kMoedTav, true);
   const auto ecg = moed_ecgnn_edges(layout, 3, true, src, c.graph_options());
   const auto eig = moed_eignn_edges(layout, 3, true, src, sb.speaker, c.graph_options());
   // ECGNN per dialogue of length L: 4 blocks * (L-1)(L+2) temporal edges (every pair in both
@@ -69,15 +69,15 @@ TEST(MoedGraph, EdgeCountsAtThePublishedIemocapConfigEqualTheClosedForm) {
 
 TEST(MoedGraph, SkipFirstSenderChangesExactlyTheFirstUtterancesEdges) {
   MoedConfig c;
-  const SynthBatch sb;
+  const MoedSynthBatch sb;
   const auto layout = nn::make_block_layout(sb.lengths, 4);
-  const auto src = moed_directed_sources("avl", "avl", kTav, true);
-  auto quirk = sorted_pairs(moed_eignn_edges(layout, 3, true, src, sb.speaker, c.graph_options()));
+  const auto src = moed_directed_sources("avl", "avl", kMoedTav, true);
+  auto quirk = moed_sorted_pairs(moed_eignn_edges(layout, 3, true, src, sb.speaker, c.graph_options()));
   c.skip_first_sender = false;
-  auto fixed = sorted_pairs(moed_eignn_edges(layout, 3, true, src, sb.speaker, c.graph_options()));
-  Pairs added;
+  auto fixed = moed_sorted_pairs(moed_eignn_edges(layout, 3, true, src, sb.speaker, c.graph_options()));
+  MoedPairs added;
   std::set_difference(fixed.begin(), fixed.end(), quirk.begin(), quirk.end(), std::back_inserter(added));
-  Pairs removed;
+  MoedPairs removed;
   std::set_difference(quirk.begin(), quirk.end(), fixed.begin(), fixed.end(), std::back_inserter(removed));
   EXPECT_TRUE(removed.empty());
   // Every added edge starts at a speaker's first utterance; with window_spk_f = -1 the first
@@ -96,7 +96,7 @@ TEST(MoedGraph, SkipFirstSenderChangesExactlyTheFirstUtterancesEdges) {
 TEST(MoedGraph, TemporalDuplicatesAndSingleEdgeSwitches) {
   MoedConfig c;
   const auto layout = nn::make_block_layout(torch::tensor({5}, torch::kInt64), 4);
-  const auto src = moed_directed_sources("avl", "avl", kTav, true);
+  const auto src = moed_directed_sources("avl", "avl", kMoedTav, true);
   const int64_t ref = moed_ecgnn_edges(layout, 3, true, src, c.graph_options()).size();
   EXPECT_EQ(ref, 4 * 4 * 7 + 60 + 15);
   c.temporal_duplicates = false;  // every ordered pair once: 4 * 20
@@ -110,14 +110,14 @@ TEST(MoedGraph, TemporalDuplicatesAndSingleEdgeSwitches) {
 
 TEST(MoedGraph, DirectedEdgeLetterQuirk) {
   // modals "avl": the reference maps letter position 0/1/2 onto blocks l/a/v.
-  EXPECT_EQ(moed_directed_sources("l", "avl", kTav, true), (std::vector<int64_t>{2}));  // visual block
-  EXPECT_EQ(moed_directed_sources("a", "avl", kTav, true), (std::vector<int64_t>{0}));  // text block
-  EXPECT_EQ(moed_directed_sources("v", "avl", kTav, true), (std::vector<int64_t>{1}));  // audio block
-  EXPECT_EQ(moed_directed_sources("l", "avl", kTav, false), (std::vector<int64_t>{0}));
-  EXPECT_EQ(moed_directed_sources("av", "avl", kTav, false), (std::vector<int64_t>{1, 2}));
-  EXPECT_EQ(moed_directed_sources("vla", "avl", kTav, true), (std::vector<int64_t>{0, 1, 2}));  // any 3 letters: all
-  EXPECT_TRUE(moed_directed_sources("", "avl", kTav, true).empty());
-  EXPECT_THROW(moed_directed_sources("x", "avl", kTav, true), Error);
+  EXPECT_EQ(moed_directed_sources("l", "avl", kMoedTav, true), (std::vector<int64_t>{2}));  // visual block
+  EXPECT_EQ(moed_directed_sources("a", "avl", kMoedTav, true), (std::vector<int64_t>{0}));  // text block
+  EXPECT_EQ(moed_directed_sources("v", "avl", kMoedTav, true), (std::vector<int64_t>{1}));  // audio block
+  EXPECT_EQ(moed_directed_sources("l", "avl", kMoedTav, false), (std::vector<int64_t>{0}));
+  EXPECT_EQ(moed_directed_sources("av", "avl", kMoedTav, false), (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(moed_directed_sources("vla", "avl", kMoedTav, true), (std::vector<int64_t>{0, 1, 2}));  // any 3 letters: all
+  EXPECT_TRUE(moed_directed_sources("", "avl", kMoedTav, true).empty());
+  EXPECT_THROW(moed_directed_sources("x", "avl", kMoedTav, true), Error);
 }
 
 // Dense re-computation of both graph stacks on a hand-sized dialogue (L = 4, speakers 0 1 0 0,
@@ -129,7 +129,7 @@ TEST(MoedGraph, GraphStacksEqualDenseRecomputation) {
   const auto layout = nn::make_block_layout(torch::tensor({L}, torch::kInt64), K);
   const auto speaker = torch::tensor({{0, 1, 0, 0}}, torch::kInt64);
   const MoedConfig c;
-  const auto src = moed_directed_sources("avl", "avl", kTav, true);
+  const auto src = moed_directed_sources("avl", "avl", kMoedTav, true);
   auto C = torch::zeros({N, N}, torch::kDouble), I = torch::zeros({N, N}, torch::kDouble);  // [dst][src]
   for (int64_t k = 0; k < K; ++k)
     for (int64_t p = 0; p < L; ++p)
@@ -137,7 +137,7 @@ TEST(MoedGraph, GraphStacksEqualDenseRecomputation) {
         if (p != q) C[k * L + q][k * L + p] += std::abs(p - q) == 1 ? 2.0 : 1.0;  // window_dir 1, window_dir_f -1
   // Speaker 0 at 0, 2, 3: s_1 = 2 -> {0, 3}; s_2 = 3 -> {2, 0}; speaker 1 alone at 1 (never sends).
   for (int64_t k = 0; k < K; ++k)
-    for (auto [s, d] : Pairs{{2, 0}, {2, 3}, {3, 2}, {3, 0}}) I[k * L + d][k * L + s] += 1.0;
+    for (auto [s, d] : MoedPairs{{2, 0}, {2, 3}, {3, 2}, {3, 0}}) I[k * L + d][k * L + s] += 1.0;
   for (auto* A : {&C, &I})
     for (int64_t t = 0; t < L; ++t) {
       for (int64_t i = 0; i < 3; ++i)
@@ -181,7 +181,7 @@ TEST(MoedGraph, GraphStacksEqualDenseRecomputation) {
   EXPECT_TRUE(torch::allclose(g, dense_g, 0, 1e-12));
 }
 
-MoedConfig tiny_config() {
+MoedConfig moed_tiny_config() {
   MoedConfig c;
   c.encoder.hidden_dim = 4;
   c.encoder.text_layers = 1;
@@ -201,7 +201,7 @@ TEST(MoedModel, FusionVariantsSetTheHeadWidth) {
   };
   for (const Case& k : {Case{"both", "both", 6}, Case{"both", "EIG", 3}, Case{"both", "ECG", 3},
                         Case{"ECG", "both", 12}, Case{"EIG", "both", 12}, Case{"ECG", "ECG", 3}}) {
-    MoedConfig c = tiny_config();
+    MoedConfig c = moed_tiny_config();
     c.multimodal_node = k.node;
     c.graph_type = k.type;
     MoedModel m(c, dims);
@@ -210,14 +210,14 @@ TEST(MoedModel, FusionVariantsSetTheHeadWidth) {
     EXPECT_EQ(out.features.at("fused").size(2), k.width);
     EXPECT_TRUE(torch::isfinite(out.logits).all().item<bool>());
   }
-  MoedConfig bad = tiny_config();
+  MoedConfig bad = moed_tiny_config();
   bad.multimodal_node = "ECG";
   bad.graph_type = "EIG";  // EIGNN has no u block then
   EXPECT_THROW(MoedModel(bad, dims), Error);
-  bad = tiny_config();
+  bad = moed_tiny_config();
   bad.use_speaker = "bz";
   EXPECT_THROW(MoedModel(bad, dims), Error);
-  bad = tiny_config();
+  bad = moed_tiny_config();
   bad.modals = "av";  // the model uses l, a and v
   EXPECT_THROW(MoedModel(bad, dims), Error);
 }
@@ -229,7 +229,7 @@ TEST(MoedModel, SpeakerInPlaceQuirkReachesEignn) {
   const ModelDims dims = model_dims(ds.info, {}, data::Task::kClassification);
   const auto batch = testing::collate_indices(ds, {0, 2});
   for (bool in_place : {true, false}) {
-    MoedConfig c = tiny_config();
+    MoedConfig c = moed_tiny_config();
     c.use_speaker = "b";
     c.graph_type = "EIG";
     c.speaker_in_place = in_place;
@@ -244,6 +244,25 @@ TEST(MoedModel, SpeakerInPlaceQuirkReachesEignn) {
       }
     const auto after = m.forward(batch, {}).logits;
     EXPECT_EQ(torch::allclose(before, after), !in_place) << "in_place = " << in_place;
+  }
+}
+
+TEST(MoedModel, UnpackedTextGruQuirkMakesOutputsDependOnPadding) {
+  // pack_text = false (reference): the backward GRU of a short dialogue starts on padding, so its
+  // outputs change when it is batched next to a longer one; pack_text = true removes that.
+  const auto ds = testing::sweep_dataset();
+  const ModelDims dims = model_dims(ds.info, {"text"}, data::Task::kClassification);
+  for (bool pack : {false, true}) {
+    MoedConfig c = moed_tiny_config();
+    c.encoder.pack_text = pack;
+    torch::manual_seed(8);
+    MoedModel m(c, dims);
+    m.eval();
+    torch::NoGradGuard ng;
+    const auto alone = m.forward(testing::collate_indices(ds, {1}), {}).logits[0];
+    const auto batched = m.forward(testing::collate_indices(ds, {2, 1}), {}).logits[1].narrow(0, 0, 2);
+    // 1e-5: float32 BLAS blocking differences only (as in model_invariance_test.cpp).
+    EXPECT_EQ(torch::allclose(alone, batched, 0, 1e-5), pack) << "pack_text = " << pack;
   }
 }
 

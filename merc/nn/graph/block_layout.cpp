@@ -24,7 +24,7 @@ BlockLayout make_block_layout(const torch::Tensor& lengths, int64_t num_blocks) 
 }
 
 namespace {
-torch::Tensor from_vector(std::vector<int64_t>&& v, torch::Device device) {
+torch::Tensor layout_index_tensor(std::vector<int64_t>&& v, torch::Device device) {
   auto t = torch::empty({static_cast<int64_t>(v.size())}, torch::kInt64);
   if (!v.empty()) std::copy(v.begin(), v.end(), t.data_ptr<int64_t>());
   return t.to(device);
@@ -37,7 +37,7 @@ torch::Tensor block_gather_index(const BlockLayout& layout, torch::Device device
   for (int64_t b = 0; b < layout.num_dialogues(); ++b)
     for (int64_t k = 0; k < layout.num_blocks; ++k)
       for (int64_t t = 0; t < layout.lengths[b]; ++t) index.push_back(k * layout.num_utterances + layout.offsets[b] + t);
-  return from_vector(std::move(index), device);
+  return layout_index_tensor(std::move(index), device);
 }
 
 torch::Tensor interleave_blocks(const std::vector<torch::Tensor>& blocks, const BlockLayout& layout) {
@@ -55,7 +55,7 @@ torch::Tensor block_node_index(const BlockLayout& layout, int64_t k, torch::Devi
   index.reserve(static_cast<size_t>(layout.num_utterances));
   for (int64_t b = 0; b < layout.num_dialogues(); ++b)
     for (int64_t t = 0; t < layout.lengths[b]; ++t) index.push_back(layout.node(b, k, t));
-  return from_vector(std::move(index), device);
+  return layout_index_tensor(std::move(index), device);
 }
 
 torch::Tensor block_rows(const torch::Tensor& nodes, const BlockLayout& layout, int64_t k) {

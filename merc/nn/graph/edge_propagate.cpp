@@ -9,7 +9,7 @@ namespace merc::nn {
 namespace {
 
 // Counting sort of edge ids by key (stable): ptr (N + 1), order (E).
-void csr_by(const int64_t* key, int64_t E, int64_t N, torch::Tensor& ptr_t, torch::Tensor& order_t) {
+void csr_order_by(const int64_t* key, int64_t E, int64_t N, torch::Tensor& ptr_t, torch::Tensor& order_t) {
   ptr_t = torch::zeros({N + 1}, torch::kInt64);
   order_t = torch::empty({E}, torch::kInt64);
   int64_t* ptr = ptr_t.data_ptr<int64_t>();
@@ -21,7 +21,7 @@ void csr_by(const int64_t* key, int64_t E, int64_t N, torch::Tensor& ptr_t, torc
 }
 
 template <class T>
-void forward_kernel(const EdgeIndex& g, const T* x, const T* coef, T* out, int64_t D) {
+void propagate_forward_kernel(const EdgeIndex& g, const T* x, const T* coef, T* out, int64_t D) {
   const int64_t* ptr = g.in_ptr.data_ptr<int64_t>();
   const int64_t* order = g.in_edge.data_ptr<int64_t>();
   const torch::Tensor src_cpu = g.src.to(torch::kCPU);
@@ -40,7 +40,7 @@ void forward_kernel(const EdgeIndex& g, const T* x, const T* coef, T* out, int64
 }
 
 template <class T>
-void backward_x_kernel(const EdgeIndex& g, const T* grad, const T* coef, T* gx, int64_t D) {
+void propagate_backward_x_kernel(const EdgeIndex& g, const T* grad, const T* coef, T* gx, int64_t D) {
   const int64_t* ptr = g.out_ptr.data_ptr<int64_t>();
   const int64_t* order = g.out_edge.data_ptr<int64_t>();
   const torch::Tensor dst_cpu = g.dst.to(torch::kCPU);
@@ -59,7 +59,7 @@ void backward_x_kernel(const EdgeIndex& g, const T* grad, const T* coef, T* gx, 
 }
 
 template <class T>
-void backward_coef_kernel(const EdgeIndex& g, const T* grad, const T* x, T* gc, int64_t D) {
+void propagate_backward_coef_kernel(const EdgeIndex& g, const T* grad, const T* x, T* gc, int64_t D) {
   const torch::Tensor src_cpu = g.src.to(torch::kCPU), dst_cpu = g.dst.to(torch::kCPU);
   const int64_t* src = src_cpu.data_ptr<int64_t>();
   const int64_t* dst = dst_cpu.data_ptr<int64_t>();
@@ -89,7 +89,7 @@ struct PropagateFunction : public torch::autograd::Function<PropagateFunction> {
     auto out = torch::zeros_like(xc);
     const int64_t D = x.size(1);
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "propagate_forward", [&] {
-      forward_kernel<scalar_t>(*g, xc.data_ptr<scalar_t>(), cc.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(), D);
+      propagate_forward_kernel<scalar_t>(*g, xc.data_ptr<scalar_t>(), cc.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(), D);
     });
     return out;
   }
@@ -110,14 +110,14 @@ struct PropagateFunction : public torch::autograd::Function<PropagateFunction> {
     if (ctx->needs_input_grad(0)) {
       gx = torch::zeros_like(x);
       AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "propagate_backward_x", [&] {
-        backward_x_kernel<scalar_t>(g, grad.data_ptr<scalar_t>(), coef.data_ptr<scalar_t>(), gx.data_ptr<scalar_t>(),
+        propagate_backward_x_kernel<scalar_t>(g, grad.data_ptr<scalar_t>(), coef.data_ptr<scalar_t>(), gx.data_ptr<scalar_t>(),
                                     D);
       });
     }
     if (ctx->needs_input_grad(1)) {
       gc = torch::empty_like(coef);
       AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "propagate_backward_coef", [&] {
-        backward_coef_kernel<scalar_t>(g, grad.data_ptr<scalar_t>(), x.data_ptr<scalar_t>(), gc.data_ptr<scalar_t>(),
+        propagate_backward_coef_kernel<scalar_t>(g, grad.data_ptr<scalar_t>(), x.data_ptr<scalar_t>(), gc.data_ptr<scalar_t>(),
                                        D);
       });
     }
@@ -142,8 +142,8 @@ EdgeIndex make_edge_index(const torch::Tensor& edge_index, int64_t num_nodes) {
   g.num_nodes = num_nodes;
   g.src = edge_index[0].contiguous();
   g.dst = edge_index[1].contiguous();
-  csr_by(d, E, num_nodes, g.in_ptr, g.in_edge);
-  csr_by(s, E, num_nodes, g.out_ptr, g.out_edge);
+  csr_order_by(d, E, num_nodes, g.in_ptr, g.in_edge);
+  csr_order_by(s, E, num_nodes, g.out_ptr, g.out_edge);
   return g;
 }
 

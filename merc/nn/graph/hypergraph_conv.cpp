@@ -16,7 +16,7 @@ void HypergraphConvImpl::reset() { bias = register_parameter("bias", torch::zero
 void HypergraphConvImpl::pretty_print(std::ostream& stream) const { stream << "merc::nn::HypergraphConv(" << dim << ")"; }
 
 namespace {
-torch::Tensor safe_reciprocal(const torch::Tensor& t) {
+torch::Tensor hyper_safe_reciprocal(const torch::Tensor& t) {
   auto r = t.reciprocal();
   return r.masked_fill(torch::isinf(r), 0.0);
 }
@@ -30,8 +30,8 @@ torch::Tensor HypergraphConvImpl::forward(const torch::Tensor& x, const HyperInc
   TORCH_CHECK(incidence_weight.dim() == 1 && incidence_weight.size(0) == h.node.size(0),
               "HypergraphConv: expected incidence_weight (", h.node.size(0), "), got ", incidence_weight.sizes());
   const int64_t N = x.size(0), M = h.num_hyperedges;
-  const torch::Tensor Dinv = safe_reciprocal(scatter_sum(hyperedge_weight.index_select(0, h.hyperedge), h.node, N));
-  const torch::Tensor Binv = safe_reciprocal(scatter_sum(incidence_weight, h.hyperedge, M));
+  const torch::Tensor Dinv = hyper_safe_reciprocal(scatter_sum(hyperedge_weight.index_select(0, h.hyperedge), h.node, N));
+  const torch::Tensor Binv = hyper_safe_reciprocal(scatter_sum(incidence_weight, h.hyperedge, M));
   // Node -> hyperedge: B_e^-1 * sum_{v in e} x_v.
   const torch::Tensor e = scatter_sum(x.index_select(0, h.node), h.hyperedge, M) * Binv.unsqueeze(1);
   // Hyperedge -> node: D_v^-1 * sum_{e containing v} e.

@@ -17,16 +17,16 @@ torch::Tensor EdgeList::to_tensor(torch::Device device) const {
 }
 
 namespace {
-void check_blocks(const BlockLayout& layout, const std::vector<int64_t>& blocks, const char* fn) {
+void check_edge_blocks(const BlockLayout& layout, const std::vector<int64_t>& blocks, const char* fn) {
   for (int64_t k : blocks)
     TORCH_CHECK(k >= 0 && k < layout.num_blocks, fn, ": block ", k, " out of [0, ", layout.num_blocks, ")");
 }
-bool within(int64_t gap, int64_t window) { return window < 0 || gap <= window; }
+bool within_window(int64_t gap, int64_t window) { return window < 0 || gap <= window; }
 }  // namespace
 
 void add_temporal_window_edges(EdgeList& out, const BlockLayout& layout, const std::vector<int64_t>& blocks,
                                int64_t past, int64_t future, TemporalMultiplicity mode) {
-  check_blocks(layout, blocks, "add_temporal_window_edges");
+  check_edge_blocks(layout, blocks, "add_temporal_window_edges");
   for (int64_t b = 0; b < layout.num_dialogues(); ++b) {
     const int64_t L = layout.lengths[b];
     for (int64_t k : blocks) {
@@ -34,7 +34,7 @@ void add_temporal_window_edges(EdgeList& out, const BlockLayout& layout, const s
       for (int64_t p = 0; p < L; ++p)
         for (int64_t q = p + 1; q < L; ++q) {
           const int64_t g = q - p;
-          const bool in_past = within(g, past), in_future = within(g, future);
+          const bool in_past = within_window(g, past), in_future = within_window(g, future);
           int64_t back = 0, fwd = 0;  // copies of q->p and p->q
           switch (mode) {
             case TemporalMultiplicity::kReference:
@@ -56,7 +56,7 @@ void add_temporal_window_edges(EdgeList& out, const BlockLayout& layout, const s
 }
 
 void add_all_pairs_edges(EdgeList& out, const BlockLayout& layout, const std::vector<int64_t>& blocks) {
-  check_blocks(layout, blocks, "add_all_pairs_edges");
+  check_edge_blocks(layout, blocks, "add_all_pairs_edges");
   for (int64_t b = 0; b < layout.num_dialogues(); ++b) {
     const int64_t L = layout.lengths[b];
     for (int64_t k : blocks) {
@@ -70,7 +70,7 @@ void add_all_pairs_edges(EdgeList& out, const BlockLayout& layout, const std::ve
 
 void add_speaker_window_edges(EdgeList& out, const BlockLayout& layout, const std::vector<int64_t>& blocks,
                               const torch::Tensor& speaker, int64_t past, int64_t future, bool skip_first_sender) {
-  check_blocks(layout, blocks, "add_speaker_window_edges");
+  check_edge_blocks(layout, blocks, "add_speaker_window_edges");
   TORCH_CHECK(speaker.dim() == 2 && speaker.size(0) == layout.num_dialogues() && speaker.scalar_type() == torch::kInt64,
               "add_speaker_window_edges: expected int64 speaker (B, T) with B = ", layout.num_dialogues(), ", got ",
               speaker.scalar_type(), " ", speaker.sizes());
@@ -109,7 +109,7 @@ void add_speaker_window_edges(EdgeList& out, const BlockLayout& layout, const st
 
 void add_intra_utterance_edges(EdgeList& out, const BlockLayout& layout, const std::vector<int64_t>& blocks,
                                int64_t multiplicity) {
-  check_blocks(layout, blocks, "add_intra_utterance_edges");
+  check_edge_blocks(layout, blocks, "add_intra_utterance_edges");
   TORCH_CHECK(multiplicity >= 0, "add_intra_utterance_edges: multiplicity must be >= 0, got ", multiplicity);
   for (int64_t b = 0; b < layout.num_dialogues(); ++b)
     for (int64_t t = 0; t < layout.lengths[b]; ++t)
@@ -120,8 +120,8 @@ void add_intra_utterance_edges(EdgeList& out, const BlockLayout& layout, const s
 }
 
 void add_directed_edges(EdgeList& out, const BlockLayout& layout, const std::vector<int64_t>& sources, int64_t target) {
-  check_blocks(layout, sources, "add_directed_edges");
-  check_blocks(layout, {target}, "add_directed_edges");
+  check_edge_blocks(layout, sources, "add_directed_edges");
+  check_edge_blocks(layout, {target}, "add_directed_edges");
   for (int64_t b = 0; b < layout.num_dialogues(); ++b)
     for (int64_t t = 0; t < layout.lengths[b]; ++t)
       for (int64_t s : sources) out.add(layout.node(b, s, t), layout.node(b, target, t));

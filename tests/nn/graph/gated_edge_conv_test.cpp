@@ -10,24 +10,24 @@ namespace {
 
 // A hand-built graph on 5 nodes with a duplicated edge (0 -> 1 twice), a self-loop (2 -> 2), a
 // node that only receives (3: out-degree 0) and a node that only sends (4: in-degree 0).
-torch::Tensor hand_edges() {
+torch::Tensor gated_hand_edges() {
   return torch::tensor({{0, 0, 1, 2, 2, 4, 4, 1}, {1, 1, 0, 2, 3, 0, 3, 3}}, torch::kInt64);
 }
 
 // Dense multiplicity matrix A[dst][src].
-torch::Tensor dense_counts(const torch::Tensor& ei, int64_t N) {
+torch::Tensor gated_dense_counts(const torch::Tensor& ei, int64_t N) {
   auto A = torch::zeros({N, N}, torch::kDouble);
   for (int64_t e = 0; e < ei.size(1); ++e) A[ei[1][e].item<int64_t>()][ei[0][e].item<int64_t>()] += 1.0;
   return A;
 }
 
 // 1/sqrt(d) with 0 for d = 0 (the reference's inf -> 0).
-torch::Tensor inv_sqrt(const torch::Tensor& d) {
+torch::Tensor gated_inv_sqrt(const torch::Tensor& d) {
   return torch::where(d > 0, d.pow(-0.5), torch::zeros_like(d));
 }
 
 TEST(EdgePropagate, EqualsDenseMatrixProductAndGradients) {
-  const auto ei = hand_edges();
+  const auto ei = gated_hand_edges();
   const EdgeIndex g = make_edge_index(ei, 5);
   torch::manual_seed(3);
   auto x = torch::randn({5, 3}, torch::kDouble).requires_grad_();
@@ -47,13 +47,13 @@ TEST(EdgePropagate, EqualsDenseMatrixProductAndGradients) {
 TEST(EdgePropagate, RejectsOutOfRangeEdgesAndBadShapes) {
   EXPECT_THROW(make_edge_index(torch::tensor({{0}, {5}}, torch::kInt64), 5), c10::Error);
   EXPECT_THROW(make_edge_index(torch::tensor({{0, 1}}, torch::kInt64), 5), c10::Error);
-  const EdgeIndex g = make_edge_index(hand_edges(), 5);
+  const EdgeIndex g = make_edge_index(gated_hand_edges(), 5);
   EXPECT_THROW(propagate(g, torch::zeros({4, 2}), torch::zeros({8})), c10::Error);
   EXPECT_THROW(propagate(g, torch::zeros({5, 2}), torch::zeros({7})), c10::Error);
 }
 
 TEST(GatedEdgeConv, EqualsDenseFormulaAndThePerEdgeReferencePath) {
-  const auto ei = hand_edges();
+  const auto ei = gated_hand_edges();
   const EdgeIndex g = make_edge_index(ei, 5);
   torch::manual_seed(5);
   GatedEdgeConv conv(3);
@@ -66,9 +66,9 @@ TEST(GatedEdgeConv, EqualsDenseFormulaAndThePerEdgeReferencePath) {
   const auto w = conv->gate->weight.view({2, 3});
   const auto s_dst = torch::mv(x, w[0]), s_src = torch::mv(x, w[1]) + conv->gate->bias;
   const auto G = torch::tanh(s_dst.unsqueeze(1) + s_src.unsqueeze(0));
-  const auto dout = dense_counts(ei, 5).sum(0);  // column sums = edges leaving each source
-  const auto Nrm = inv_sqrt(dout).unsqueeze(1) * inv_sqrt(dout).unsqueeze(0);
-  const auto dense = torch::mm(dense_counts(ei, 5) * Nrm * G, x);
+  const auto dout = gated_dense_counts(ei, 5).sum(0);  // column sums = edges leaving each source
+  const auto Nrm = gated_inv_sqrt(dout).unsqueeze(1) * gated_inv_sqrt(dout).unsqueeze(0);
+  const auto dense = torch::mm(gated_dense_counts(ei, 5) * Nrm * G, x);
   // 1e-12: double, a handful of terms.
   EXPECT_TRUE(torch::allclose(out, dense, 0, 1e-12));
 
@@ -89,7 +89,7 @@ TEST(GatedEdgeConv, EqualsDenseFormulaAndThePerEdgeReferencePath) {
 }
 
 TEST(GatedEdgeConv, GradientsMatchFiniteDifferences) {
-  const EdgeIndex g = make_edge_index(hand_edges(), 5);
+  const EdgeIndex g = make_edge_index(gated_hand_edges(), 5);
   torch::manual_seed(6);
   GatedEdgeConv conv(2);
   conv->to(torch::kDouble);
@@ -101,13 +101,13 @@ TEST(GatedEdgeConv, GradientsMatchFiniteDifferences) {
 }
 
 TEST(NormConv, EqualsInDegreeNormalisedAdjacency) {
-  const auto ei = hand_edges();
+  const auto ei = gated_hand_edges();
   const EdgeIndex g = make_edge_index(ei, 5);
   torch::manual_seed(7);
   auto x = torch::randn({5, 4}, torch::kDouble).requires_grad_();
-  const auto C = dense_counts(ei, 5);
+  const auto C = gated_dense_counts(ei, 5);
   const auto din = C.sum(1);  // row sums = edges entering each target
-  const auto dense = torch::mm(C * inv_sqrt(din).unsqueeze(1) * inv_sqrt(din).unsqueeze(0), x);
+  const auto dense = torch::mm(C * gated_inv_sqrt(din).unsqueeze(1) * gated_inv_sqrt(din).unsqueeze(0), x);
   const auto norm = symmetric_degree_norm(g, DegreeKind::kIn, torch::kDouble);
   // 1e-12: double, a handful of terms.
   EXPECT_TRUE(torch::allclose(norm_conv(x, g, norm), dense, 0, 1e-12));

@@ -9,7 +9,7 @@ namespace {
 
 // 5 nodes, 4 hyperedges: e0 = {0, 1, 2}, e1 = {2, 3}, e2 = {1, 2} with node 2 listed twice
 // (a duplicate incidence), e3 = {} (empty: B = 0 -> 0); node 4 is in no hyperedge (D = 0 -> 0).
-HyperIncidence hand_incidence() {
+HyperIncidence hyper_hand_incidence() {
   HyperIncidence h;
   h.node = torch::tensor({0, 1, 2, 2, 3, 1, 2, 2}, torch::kInt64);
   h.hyperedge = torch::tensor({0, 0, 0, 1, 1, 2, 2, 2}, torch::kInt64);
@@ -18,7 +18,7 @@ HyperIncidence hand_incidence() {
 }
 
 TEST(HypergraphConv, EqualsDenseFormula) {
-  const HyperIncidence h = hand_incidence();
+  const HyperIncidence h = hyper_hand_incidence();
   torch::manual_seed(11);
   HypergraphConv conv(3);
   conv->to(torch::kDouble);
@@ -47,7 +47,7 @@ TEST(HypergraphConv, EqualsDenseFormula) {
 }
 
 TEST(HypergraphConv, GradientsMatchFiniteDifferences) {
-  const HyperIncidence h = hand_incidence();
+  const HyperIncidence h = hyper_hand_incidence();
   torch::manual_seed(12);
   HypergraphConv conv(2);
   conv->to(torch::kDouble);
@@ -63,7 +63,7 @@ TEST(HypergraphConv, GradientsMatchFiniteDifferences) {
 }
 
 TEST(HypergraphConv, BadShapesAreErrors) {
-  const HyperIncidence h = hand_incidence();
+  const HyperIncidence h = hyper_hand_incidence();
   HypergraphConv conv(2);
   EXPECT_THROW(conv(torch::zeros({5, 3}), h, torch::ones({4}), torch::ones({8})), c10::Error);
   EXPECT_THROW(conv(torch::zeros({5, 2}), h, torch::ones({3}), torch::ones({8})), c10::Error);
