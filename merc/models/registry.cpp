@@ -4,7 +4,9 @@
 #include "merc/models/bc_lstm.h"
 #include "merc/models/dialogue_gcn.h"
 #include "merc/models/gcnet.h"
+#include "merc/models/m3net.h"
 #include "merc/models/mlp.h"
+#include "merc/models/moed.h"
 
 namespace merc::models {
 
@@ -87,6 +89,35 @@ const std::vector<ModelEntry>& model_registry() {
                 // padding-invariance contract the sweep checks (model_invariance_test); the tiny
                 // model packs. tests/models/gcnet_test.cpp shows the unpacked mode's dependence.
                 c.pack = true;
+              }),
+          model_row<M3netModel, M3netConfig>(
+              "m3net",
+              "M3Net: hypergraph + gated multimodal graph over l/a/v utterance nodes (Chen et al., CVPR 2023)",
+              [](M3netConfig& c) {
+                // Packed text GRU: the published unpacked GRU (default) reads padding, which the
+                // padding-invariance contract test rejects by design (docs/models/m3net.md).
+                c.encoder.pack_text = true;
+                c.encoder.hidden_dim = 6;
+                c.encoder.text_layers = 1;
+                c.graph_hidden_dim = 5;
+                c.num_L = 2;
+                c.num_K = 2;
+              }),
+          model_row<MoedModel, MoedConfig>(
+              "moed",
+              "MoED: context (ECGNN) + speaker-interaction (EIGNN) graphs with a multimodal node (edm-anonymous/MoED)",
+              [](MoedConfig& c) {
+                // Packed text GRU: the published unpacked GRU (default) reads padding, which the
+                // padding-invariance contract test rejects by design (docs/models/moed.md).
+                c.encoder.pack_text = true;
+                c.encoder.hidden_dim = 6;
+                c.encoder.text_layers = 1;
+                c.graph_hidden_dim = 5;
+                c.num_L = 2;
+                c.num_K = 2;
+                c.window_spk = 2;
+                c.window_dir = 1;
+                c.use_speaker = "bh";
               }),
       },
       "model");
