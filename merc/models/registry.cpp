@@ -4,6 +4,7 @@
 #include "merc/models/bc_lstm.h"
 #include "merc/models/dialogue_gcn.h"
 #include "merc/models/mlp.h"
+#include "merc/models/momke.h"
 
 namespace merc::models {
 
@@ -71,6 +72,16 @@ const std::vector<ModelEntry>& model_registry() {
                 c.graph_hidden_dim = 4;
                 c.num_bases = 3;
                 c.classifier_hidden_dim = 4;
+              }),
+          model_row<MomkeModel, MomkeConfig>(
+              "momke",
+              "MoMKE: modality knowledge experts (masked attention) mixed by per-modality routers, two-stage "
+              "(Xu et al., ACM MM 2024)",
+              [](MomkeConfig& c) {
+                c.hidden_dim = 4;
+                c.depth = 2;
+                c.num_heads = 2;
+                c.stage_epoch = 1;
               }),
       },
       "model");
