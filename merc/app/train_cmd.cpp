@@ -178,6 +178,7 @@ struct LoadedRun {
   models::ModelDims dims;
   std::shared_ptr<models::Model> model;
   int64_t epoch = 0;
+  int stage = 0;  // the model stage of the weights (multi-stage models forward per stage)
   std::vector<std::string> class_names;  // as trained
 };
 
@@ -196,6 +197,7 @@ LoadedRun load_run(const std::string& dir, int64_t threads, const std::string& d
   const train::WeightsInfo info = train::load_weights(weights, *r.model);
   r.epoch = info.epoch;
   r.class_names = info.class_names;
+  r.stage = info.stage;
   r.model->set_stage(info.stage);
   r.model->to(train::resolve_device(r.config.train.device));
   r.model->eval();
@@ -258,6 +260,8 @@ int run_eval(const EvalArgs& args, std::ostream& out) {
     o.protocol = p;
     o.keep_predictions = cls || !args.export_dir.empty();
     o.keep_features = !args.export_dir.empty();
+    o.epoch = run.epoch - 1;
+    o.stage = run.stage;
     const train::EvalResult r = train::evaluate(*run.model, *part, ds.info, dims, loss, o);
     ordered_json entry = {
         {"protocol", p}, {"utterances", r.utterances}, {"loss", r.loss}, {"metrics", train::metrics_to_json(r.metrics)}};
@@ -332,6 +336,8 @@ int run_predict(const PredictArgs& args, std::ostream& out) {
   const train::TaskLoss loss = train::find_loss(config.train.loss, task, config.train.loss_options());
   train::EvalOptions o = train::evaluation_options(config, train::resolve_device(config.train.device));
   o.protocol = args.protocol;
+  o.epoch = run.epoch - 1;
+  o.stage = run.stage;
   o.fixed_masks = true;  // per-dialogue masks: a row's prediction must not depend on its batch mates
   o.keep_predictions = true;
   o.require_targets = false;  // new data may carry no labels

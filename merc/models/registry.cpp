@@ -7,6 +7,7 @@
 #include "merc/models/m3net.h"
 #include "merc/models/mlp.h"
 #include "merc/models/moed.h"
+#include "merc/models/momke.h"
 
 namespace merc::models {
 
@@ -118,6 +119,16 @@ const std::vector<ModelEntry>& model_registry() {
                 c.window_spk = 2;
                 c.window_dir = 1;
                 c.use_speaker = "bh";
+              }),
+          model_row<MomkeModel, MomkeConfig>(
+              "momke",
+              "MoMKE: modality knowledge experts (masked attention) mixed by per-modality routers, two-stage "
+              "(Xu et al., ACM MM 2024)",
+              [](MomkeConfig& c) {
+                c.hidden_dim = 4;
+                c.depth = 2;
+                c.num_heads = 2;
+                c.stage_epoch = 1;
               }),
       },
       "model");
