@@ -1,0 +1,94 @@
+#include "merc/nn/graph/normalized_adjacency.h"
+
+#include <gtest/gtest.h>
+
+#include "merc/nn/graph/gcnii_conv.h"
+
+namespace merc::nn {
+namespace normalized_adjacency_test {
+
+// float32 sums of a handful of O(1) terms: a few ulps; 1e-6 absolute leaves margin.
+constexpr double kTol = 1e-6;
+
+// The public codes' dense construction: A[row, col] += w for each (row = target, col = source),
+// D = row sums, D^-1/2 with inf -> 0, Â = D^-1/2 A D^-1/2.
+torch::Tensor dense_reference(const torch::Tensor& edge_index, const torch::Tensor& w, int64_t N) {
+  torch::Tensor A = torch::zeros({N, N}, torch::kFloat64);
+  for (int64_t e = 0; e < edge_index.size(1); ++e)
+    A[edge_index[1][e].item<int64_t>()][edge_index[0][e].item<int64_t>()] += w[e].item<double>();
+  torch::Tensor d = A.sum(1).pow(-0.5);
+  d = torch::where(torch::isinf(d), torch::zeros_like(d), d);
+  return torch::diag(d).mm(A).mm(torch::diag(d));
+}
+
+TEST(NormalizedAdjacency, MatchesTheDenseFormulaWithDuplicatesAndAnIsolatedNode) {
+  // 4 nodes; node 3 receives nothing (row sum 0 -> its row is 0); edge 0 -> 1 appears twice.
+  const torch::Tensor edges = torch::tensor({0, 0, 1, 2, 2, 1, 3, 0, 1, 1, 0, 2, 2, 1}, torch::kInt64).view({2, 7});
+  const torch::Tensor w = torch::tensor({0.5, 1.5, 2.0, 0.25, 1.0, 3.0, 0.75});
+  const NormalizedAdjacency adj = normalize_adjacency(edges, w, 4);
+  const torch::Tensor expected = dense_reference(edges, w, 4);
+  EXPECT_TRUE(torch::allclose(dense_matrix(adj).to(torch::kFloat64), expected, 0, kTol)) << dense_matrix(adj) << expected;
+  // Hand check of one entry: A[1][0] = 0.5 + 1.5 = 2 (duplicates add), d_1 = 2 + 0.25 = 2.25 (edges into 1:
+  // 0->1 twice, 2->1), d_0 = 2.0 + 0.75 (1->0 and 3->0) = 2.75: Â[1][0] = 2 / sqrt(2.25 * 2.75).
+  EXPECT_NEAR(dense_matrix(adj)[1][0].item<double>(), 2.0 / std::sqrt(2.25 * 2.75), kTol);
+  EXPECT_EQ(dense_matrix(adj)[3].abs().sum().item<double>(), 0.0);
+
+  const torch::Tensor x = torch::randn({4, 3});
+  EXPECT_TRUE(torch::allclose(propagate(adj, x).to(torch::kFloat64), expected.mm(x.to(torch::kFloat64)), 0, kTol));
+}
+
+TEST(NormalizedAdjacency, GradientOfTheEdgeWeightsMatchesTheDenseFormula) {
+  const torch::Tensor edges = torch::tensor({0, 1, 2, 1, 1, 0, 2, 2}, torch::kInt64).view({2, 4});
+  const torch::Tensor w0 = torch::tensor({0.5, 1.5, 2.0, 0.75}, torch::kFloat64);
+  const torch::Tensor x = torch::randn({3, 2}, torch::kFloat64);
+  torch::Tensor w = w0.clone().requires_grad_(true);
+  propagate(normalize_adjacency(edges, w, 3), x).pow(2).sum().backward();
+  // Dense version with autograd.
+  torch::Tensor wd = w0.clone().requires_grad_(true);
+  torch::Tensor A = torch::zeros({9}, torch::kFloat64).index_add(0, edges[1] * 3 + edges[0], wd).view({3, 3});
+  const torch::Tensor d = A.sum(1).pow(-0.5);
+  torch::diag(d).mm(A).mm(torch::diag(d)).mm(x).pow(2).sum().backward();
+  EXPECT_TRUE(torch::allclose(w.grad(), wd.grad(), 0, 1e-12)) << w.grad() << wd.grad();
+}
+
+TEST(NormalizedAdjacency, UnweightedAndBadInput) {
+  const torch::Tensor edges = torch::tensor({0, 1, 1, 0}, torch::kInt64).view({2, 2});
+  EXPECT_TRUE(torch::allclose(dense_matrix(normalize_adjacency(edges, {}, 2)), torch::tensor({0.0f, 1.0f, 1.0f, 0.0f}).view({2, 2})));
+  EXPECT_THROW(normalize_adjacency(edges, {}, 1), c10::Error);                       // node id 1 >= N
+  EXPECT_THROW(normalize_adjacency(edges, torch::ones({3}), 2), c10::Error);         // wrong weight count
+  EXPECT_THROW(normalize_adjacency(edges.to(torch::kInt32), {}, 2), c10::Error);     // wrong dtype
+  EXPECT_THROW(propagate(normalize_adjacency(edges, {}, 2), torch::ones({3, 1})), c10::Error);
+}
+
+TEST(GcniiConv, ThetaValues) {
+  // theta_l = log(lambda / l + 1), lambda = 0.5: ln 1.5, ln 1.25, ln(1 + 1/128).
+  EXPECT_NEAR(gcnii_theta(0.5, 1), 0.4054651081081644, 1e-15);
+  EXPECT_NEAR(gcnii_theta(0.5, 2), 0.22314355131420976, 1e-15);
+  EXPECT_NEAR(gcnii_theta(0.5, 64), 0.007782140442054949, 1e-15);
+  EXPECT_THROW(gcnii_theta(0.5, 0), c10::Error);
+}
+
+TEST(GcniiConv, MatchesTheDenseFormula) {
+  torch::manual_seed(3);
+  const torch::Tensor edges = torch::tensor({0, 1, 2, 0, 1, 1, 0, 2, 2, 1}, torch::kInt64).view({2, 5});
+  const torch::Tensor w = torch::tensor({1.0f, 0.5f, 2.0f, 0.3f, 1.2f});
+  const NormalizedAdjacency adj = normalize_adjacency(edges, w, 3);
+  const torch::Tensor P = dense_reference(edges, w, 3).to(torch::kFloat32);
+  const torch::Tensor h = torch::randn({3, 4}), h0 = torch::randn({3, 4});
+  const double alpha = 0.1, lambda = 0.5;
+  for (bool variant : {true, false}) {
+    GcniiConv conv(GcniiConvOptions(4).alpha(alpha).lambda(lambda).variant(variant));
+    EXPECT_EQ(conv->weight.size(0), variant ? 8 : 4);
+    for (int64_t l : {1, 3}) {
+      const double theta = std::log(lambda / l + 1);
+      const torch::Tensor hi = P.mm(h);
+      const torch::Tensor r = (1 - alpha) * hi + alpha * h0;
+      const torch::Tensor support = variant ? torch::cat({hi, h0}, 1) : r;
+      const torch::Tensor expected = theta * support.mm(conv->weight) + (1 - theta) * r;
+      EXPECT_TRUE(torch::allclose(conv(h, adj, h0, l), expected, 0, 1e-5)) << "variant " << variant << " l " << l;
+    }
+  }
+}
+
+}  // namespace normalized_adjacency_test
+}  // namespace merc::nn
