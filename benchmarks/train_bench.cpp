@@ -43,7 +43,7 @@ void BM_TrainEpoch(benchmark::State& state, const std::string& model_name) {
   auto model = models::build_model(*config, dims);
   train::TrainConfig tc;
   auto opt = train::make_optimizer(tc, model->parameter_groups(0), nullptr);
-  const auto& loss = train::find_loss("mse", data::Task::kRegression);
+  const train::TaskLoss loss = train::find_loss("mse", data::Task::kRegression);
   auto order = train_dialogues();
   data::SplitRng rng(1);
   auto protocol = data::make_missing_protocol("random:0.3", 1);

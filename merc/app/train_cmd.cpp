@@ -235,7 +235,7 @@ int run_eval(const EvalArgs& args, std::ostream& out) {
   MERC_CHECK(!part->empty(), "partition '{}' of split '{}' is empty", partition, rd.scheme.name);
   std::vector<std::string> protocols = args.protocols;
   if (protocols.empty()) protocols.push_back(config.protocol.test);
-  const train::LossEntry& loss = train::find_loss(config.train.loss, rd.task);
+  const train::TaskLoss loss = train::find_loss(config.train.loss, rd.task, config.train.loss_options());
   const std::string selection = train::selection_label(config);
   ordered_json results = ordered_json::array();
   std::vector<std::pair<std::string, metrics::MetricValues>> rows;
@@ -293,7 +293,7 @@ int run_predict(const PredictArgs& args, std::ostream& out) {
     dialogues = ds.partition(args.partition, config.data.split);
   }
   MERC_CHECK(!dialogues.empty(), "predict: no dialogues to predict");
-  const train::LossEntry& loss = train::find_loss(config.train.loss, task);
+  const train::TaskLoss loss = train::find_loss(config.train.loss, task, config.train.loss_options());
   train::EvalOptions o = train::evaluation_options(config, train::resolve_device(config.train.device));
   o.protocol = args.protocol;
   o.fixed_masks = true;  // per-dialogue masks: a row's prediction must not depend on its batch mates

@@ -51,7 +51,7 @@ metrics::MetricValues metrics_from_json(const nlohmann::ordered_json& object) {
 }
 
 EvalResult evaluate(models::Model& model, const std::vector<const data::Dialogue*>& dialogues,
-                    const data::DatasetInfo& info, const models::ModelDims& dims, const LossEntry& loss,
+                    const data::DatasetInfo& info, const models::ModelDims& dims, const TaskLoss& loss,
                     const EvalOptions& options) {
   MERC_CHECK(!dialogues.empty(), "nothing to evaluate: the partition has no dialogues");
   torch::NoGradGuard no_grad;

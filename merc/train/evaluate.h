@@ -61,7 +61,7 @@ nlohmann::ordered_json metrics_to_json(const metrics::MetricValues& values);
 metrics::MetricValues metrics_from_json(const nlohmann::ordered_json& object);
 
 EvalResult evaluate(models::Model& model, const std::vector<const data::Dialogue*>& dialogues,
-                    const data::DatasetInfo& info, const models::ModelDims& dims, const LossEntry& loss,
+                    const data::DatasetInfo& info, const models::ModelDims& dims, const TaskLoss& loss,
                     const EvalOptions& options);
 
 }  // namespace merc::train

@@ -46,6 +46,11 @@ void TrainConfig::visit(FieldVisitor& v) {
   v.field("early_stopping", early_stopping, "> 0: stop after this many epochs without improvement");
   v.field("metric", metric, "selection metric (auto = weighted_f1 for classification, mae for regression)");
   v.field("loss", loss, "task loss (auto = cross_entropy or mse; see `merc list losses`)");
+  v.field("class_weights", class_weights,
+          "per-class weights of classification losses, one per class in label order (empty = none; weighted mean "
+          "as torch NLLLoss(weight))");
+  v.field("focal_gamma", focal_gamma, "focal_moed loss: gamma");
+  v.field("focal_alpha", focal_alpha, "focal_moed loss: alpha");
   v.field("threads", threads, "torch intra-op threads (metrics are reproducible for a fixed count)");
   v.field("device", device, "cpu | cuda | cuda:N");
   v.field("shuffle", shuffle, "shuffle training dialogues every epoch");

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "merc/core/config.h"
+#include "merc/train/losses.h"
 #include "merc/models/model.h"
 
 namespace merc::train {
@@ -48,11 +49,15 @@ struct TrainConfig : ConfigStruct {
   int64_t early_stopping = 0;      // > 0: stop after this many epochs without improvement
   std::string metric = "auto";     // selection metric; auto = weighted_f1 (classification) or mae
   std::string loss = "auto";       // auto = cross_entropy (classification) or mse (regression)
+  std::vector<double> class_weights;  // per-class loss weights (empty = none); see LossOptions
+  double focal_gamma = 2.5;        // focal_moed only
+  double focal_alpha = 1.0;        // focal_moed only
   int64_t threads = 1;             // torch intra-op threads (results reproducible per thread count)
   std::string device = "cpu";      // cpu | cuda | cuda:N
   bool shuffle = true;
   std::string progress = "auto";   // auto (bar on a TTY) | bar | log | none
   void visit(FieldVisitor& v) override;
+  LossOptions loss_options() const { return LossOptions{class_weights, focal_gamma, focal_alpha}; }
 };
 
 struct ProtocolConfig : ConfigStruct {

@@ -146,7 +146,7 @@ TrainResult train_model(const ExperimentConfig& config_in, const data::Dataset& 
   std::shared_ptr<models::Model> model =
       options.build_model ? options.build_model(dims) : models::build_model(*config.model, dims);
   model->to(device);
-  const LossEntry& loss = find_loss(config.train.loss, rd.task);
+  const TaskLoss loss = find_loss(config.train.loss, rd.task, config.train.loss_options());
   const std::string metric = selection_metric(config, rd.task);
   const bool higher = metrics::higher_is_better(metric);
   check_metric_for_task(metric, rd.task);

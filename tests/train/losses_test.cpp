@@ -40,7 +40,7 @@ TEST(Losses, MseAndL1UseRealScores) {
 TEST(Losses, GradientMatchesFiniteDifference) {
   const auto b = two_by_two_batch();
   torch::Tensor x = torch::randn({2, 2, 3}, torch::kDouble).requires_grad_(true);
-  const auto& ce = find_loss("cross_entropy", data::Task::kClassification);
+  const TaskLoss ce = find_loss("cross_entropy", data::Task::kClassification);
   ce.compute(x, b).backward();
   // Central differences in double: error O(h^2) ~ 1e-10 with h = 1e-5; 1e-7 leaves margin.
   const double h = 1e-5;
@@ -52,6 +52,51 @@ TEST(Losses, GradientMatchesFiniteDifference) {
     const double fd = (ce.compute(xp, b).item<double>() - ce.compute(xm, b).item<double>()) / (2 * h);
     EXPECT_NEAR(x.grad().view(-1)[i].item<double>(), fd, 1e-7) << i;
   }
+}
+
+TEST(Losses, ClassWeightsGiveTorchsWeightedMean) {
+  const auto b = two_by_two_batch();
+  // Same logits as CrossEntropyIsTheMeanOverLabelledUtterances: utterance (0,0) class 0 with CE ln 2,
+  // (0,1) class 1 with CE ln(4/3). Weights w = [2, 0.5]: (2 ln 2 + 0.5 ln(4/3)) / (2 + 0.5).
+  const torch::Tensor out = torch::tensor({0.0f, 0.0f, 0.0f, std::log(3.0f), 50.0f, -50.0f, 9.0f, 9.0f}).reshape({2, 2, 2});
+  LossOptions o;
+  o.class_weights = {2.0, 0.5};
+  const double got = find_loss("cross_entropy", data::Task::kClassification, o).compute(out, b).item<double>();
+  EXPECT_NEAR(got, (2.0 * std::log(2.0) + 0.5 * std::log(4.0 / 3.0)) / 2.5, 1e-6);  // float32 logits
+  // Equal weights change nothing.
+  o.class_weights = {3.0, 3.0};
+  EXPECT_NEAR(find_loss("auto", data::Task::kClassification, o).compute(out, b).item<double>(),
+              (std::log(2.0) + std::log(4.0 / 3.0)) / 2.0, 1e-6);
+  // Wrong count, non-positive weight, weights on regression: errors naming the setting.
+  o.class_weights = {1.0, 1.0, 1.0};
+  EXPECT_THROW(find_loss("cross_entropy", data::Task::kClassification, o).compute(out, b), Error);
+  o.class_weights = {1.0, 0.0};
+  EXPECT_THROW(find_loss("cross_entropy", data::Task::kClassification, o), Error);
+  o.class_weights = {1.0, 1.0};
+  EXPECT_THROW(find_loss("mse", data::Task::kRegression, o), Error);
+}
+
+TEST(Losses, FocalMoedMatchesTheReferenceFormulaByHand) {
+  const auto b = two_by_two_batch();
+  // Utterance (0,0): logits [0, 0], target 0 -> lp = [-ln2, -ln2];
+  //   target term -(1 + ln2)^g * (-ln2) = ln2 (1 + ln2)^g, other class -(-ln2) = ln2.
+  // Utterance (0,1): logits [0, ln3], target 1 -> lp = [-ln4, -ln(4/3)];
+  //   class 0: ln4, class 1: ln(4/3) (1 + ln(4/3))^g.
+  // Mean over 2 utterances x 2 classes (alpha = 1, gamma = 2.5, the M3Net/MoED defaults).
+  const torch::Tensor out = torch::tensor({0.0f, 0.0f, 0.0f, std::log(3.0f), 50.0f, -50.0f, 9.0f, 9.0f}).reshape({2, 2, 2});
+  const double g = 2.5, l2 = std::log(2.0), l4 = std::log(4.0), l43 = std::log(4.0 / 3.0);
+  const double want = (l2 * std::pow(1 + l2, g) + l2 + l4 + l43 * std::pow(1 + l43, g)) / 4.0;
+  EXPECT_NEAR(find_loss("focal_moed", data::Task::kClassification).compute(out, b).item<double>(), want, 1e-5);
+  // alpha scales linearly; gamma = 0 gives the mean of -lp over all classes.
+  LossOptions o;
+  o.focal_alpha = 0.5;
+  EXPECT_NEAR(find_loss("focal_moed", data::Task::kClassification, o).compute(out, b).item<double>(), 0.5 * want,
+              1e-5);
+  o = LossOptions{};
+  o.focal_gamma = 0.0;
+  EXPECT_NEAR(find_loss("focal_moed", data::Task::kClassification, o).compute(out, b).item<double>(),
+              (l2 + l2 + l4 + l43) / 4.0, 1e-5);
+  EXPECT_THROW(find_loss("focal_moed", data::Task::kRegression), Error);
 }
 
 TEST(Losses, ErrorsNameTheProblem) {
