@@ -1,5 +1,7 @@
 #include "merc/nn/graph/normalized_adjacency.h"
 
+#include <cmath>
+
 #include <gtest/gtest.h>
 
 #include "merc/nn/graph/gcnii_conv.h"
@@ -22,15 +24,17 @@ torch::Tensor dense_reference(const torch::Tensor& edge_index, const torch::Tens
 }
 
 TEST(NormalizedAdjacency, MatchesTheDenseFormulaWithDuplicatesAndAnIsolatedNode) {
-  // 4 nodes; node 3 receives nothing (row sum 0 -> its row is 0); edge 0 -> 1 appears twice.
-  const torch::Tensor edges = torch::tensor({0, 0, 1, 2, 2, 1, 3, 0, 1, 1, 0, 2, 2, 1}, torch::kInt64).view({2, 7});
+  // 4 nodes; edge 0 -> 1 appears twice (weights add); node 3 receives nothing (row sum 0, so its
+  // d^-1/2 is 0 and its own row and column of Â are 0 although A[1][3] = 0.75).
+  const torch::Tensor edges = torch::tensor({0, 0, 1, 2, 2, 1, 3, 1, 1, 1, 0, 2, 2, 1}, torch::kInt64).view({2, 7});
   const torch::Tensor w = torch::tensor({0.5, 1.5, 2.0, 0.25, 1.0, 3.0, 0.75});
   const NormalizedAdjacency adj = normalize_adjacency(edges, w, 4);
   const torch::Tensor expected = dense_reference(edges, w, 4);
   EXPECT_TRUE(torch::allclose(dense_matrix(adj).to(torch::kFloat64), expected, 0, kTol)) << dense_matrix(adj) << expected;
-  // Hand check of one entry: A[1][0] = 0.5 + 1.5 = 2 (duplicates add), d_1 = 2 + 0.25 = 2.25 (edges into 1:
-  // 0->1 twice, 2->1), d_0 = 2.0 + 0.75 (1->0 and 3->0) = 2.75: Â[1][0] = 2 / sqrt(2.25 * 2.75).
-  EXPECT_NEAR(dense_matrix(adj)[1][0].item<double>(), 2.0 / std::sqrt(2.25 * 2.75), kTol);
+  // By hand: A[1][0] = 0.5 + 1.5 = 2; d_1 = 2 + 2 + 0.75 = 4.75 (edges into 1); d_0 = 0.25 (2 -> 0):
+  // Â[1][0] = 2 / sqrt(4.75 * 0.25).
+  EXPECT_NEAR(dense_matrix(adj)[1][0].item<double>(), 2.0 / std::sqrt(4.75 * 0.25), kTol);
+  EXPECT_EQ(dense_matrix(adj)[1][3].item<double>(), 0.0);
   EXPECT_EQ(dense_matrix(adj)[3].abs().sum().item<double>(), 0.0);
 
   const torch::Tensor x = torch::randn({4, 3});
