@@ -178,9 +178,10 @@ ModelOutput GraphSmileModel::forward(const data::DialogueBatch& input, const For
   if (!graphs_.empty()) {
     const torch::Tensor edges =
         nn::heter_window_edges(batch.lengths, 2, config_.window_past, config_.window_future).to(positions.device());
+    const nn::NodeGroups groups = nn::dialogue_groups(batch.lengths.to(positions.device()), 2);
     const int64_t N = positions.size(0);
     for (Graph& g : graphs_) {
-      const torch::Tensor s = g.conv(torch::cat({f[g.m], f[g.n]}, 0), edges);
+      const torch::Tensor s = g.conv(torch::cat({f[g.m], f[g.n]}, 0), edges, groups);
       outputs[g.m].push_back(s.narrow(0, 0, N));
       outputs[g.n].push_back(s.narrow(0, N, N));
     }

@@ -68,7 +68,8 @@ void HeterGraphConvImpl::pretty_print(std::ostream& stream) const {
          << ", identical_init=" << options.identical_init() << ")";
 }
 
-torch::Tensor HeterGraphConvImpl::forward(const torch::Tensor& x, const torch::Tensor& edge_index) {
+torch::Tensor HeterGraphConvImpl::forward(const torch::Tensor& x, const torch::Tensor& edge_index,
+                                          const NodeGroups& groups) {
   MERC_CHECK(x.dim() == 2 && x.size(1) == options.hidden_dim(),
              "HeterGraphConv: expected x (M, {}), got a tensor with {} dims and last dim {}", options.hidden_dim(),
              x.dim(), x.dim() > 0 ? x.size(-1) : 0);
@@ -81,7 +82,8 @@ torch::Tensor HeterGraphConvImpl::forward(const torch::Tensor& x, const torch::T
                E, edge_weight.size(0));
     weight = edge_weight.narrow(0, 0, E);
   }
-  const NormalizedAdjacency adj = normalize_adjacency(edge_index, weight, x.size(0));
+  NormalizedAdjacency adj = normalize_adjacency(edge_index, weight, x.size(0));
+  if (groups.group.defined()) adj = block_diagonal(std::move(adj), groups);
   torch::Tensor f = x, sum = x;
   for (size_t i = 0; i < conv_weights.size(); ++i) {
     f = propagate(adj, f.mm(conv_weights[i])) + conv_biases[i];

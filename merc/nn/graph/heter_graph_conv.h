@@ -30,6 +30,8 @@
 #include <torch/nn/pimpl.h>
 #include <torch/types.h>
 
+#include "merc/nn/graph/normalized_adjacency.h"
+
 namespace merc::nn {
 
 enum class EdgeWeights { kPosition, kOnes };
@@ -54,8 +56,9 @@ class HeterGraphConvImpl : public torch::nn::Cloneable<HeterGraphConvImpl> {
   void pretty_print(std::ostream& stream) const override;
 
   // x: (M, H) stacked blocks; edge_index: (2, E) int64 [source; target] in [0, M). Returns (M, H).
+  // `groups` (optional, e.g. dialogue_groups()) switches propagation to the block-diagonal form.
   // E > edge_weight_slots with position weights -> merc::Error naming the option.
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& edge_index);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& edge_index, const NodeGroups& groups = {});
 
   HeterGraphConvOptions options;
   torch::Tensor edge_weight;                 // (edge_weight_slots) when kPosition, else undefined

@@ -69,7 +69,9 @@ NormalizedAdjacency mmgcn_adjacency(const std::vector<torch::Tensor>& blocks, co
   TORCH_CHECK(nodes.size(0) == static_cast<int64_t>(blocks.size()) * lengths.sum().item<int64_t>(),
               "mmgcn_adjacency: blocks have ", blocks[0].size(0), " rows but the lengths sum to ",
               lengths.sum().item<int64_t>());
-  return normalize_adjacency(edges, angular_similarity(nodes, edges), nodes.size(0));
+  const auto K = static_cast<int64_t>(blocks.size());
+  return block_diagonal(normalize_adjacency(edges, angular_similarity(nodes, edges), nodes.size(0)),
+                        dialogue_groups(lengths, K));
 }
 
 }  // namespace merc::nn

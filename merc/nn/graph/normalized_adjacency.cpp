@@ -34,9 +34,50 @@ NormalizedAdjacency normalize_adjacency(const torch::Tensor& edge_index, const t
   return adj;
 }
 
+NodeGroups dialogue_groups(const torch::Tensor& lengths, int64_t num_blocks) {
+  TORCH_CHECK(lengths.dim() == 1 && lengths.scalar_type() == torch::kInt64 && num_blocks >= 1,
+              "dialogue_groups: expected int64 lengths (B) and num_blocks >= 1, got ", lengths.sizes(), " and ",
+              num_blocks);
+  const int64_t B = lengths.size(0);
+  const int64_t T = B > 0 ? lengths.max().item<int64_t>() : 0;
+  const auto options = torch::TensorOptions().dtype(torch::kInt64).device(lengths.device());
+  // One block: dialogue b's nodes are b repeated L_b times, slots 0..L_b-1.
+  const torch::Tensor group1 = torch::repeat_interleave(torch::arange(B, options), lengths);
+  const torch::Tensor starts = torch::cumsum(lengths, 0) - lengths;
+  const torch::Tensor slot1 = torch::arange(group1.size(0), options) - starts.index_select(0, group1);
+  NodeGroups g;
+  g.group = group1.repeat({num_blocks});
+  g.slot = (torch::arange(num_blocks, options) * T).repeat_interleave(group1.size(0)) + slot1.repeat({num_blocks});
+  g.num_groups = B;
+  g.num_slots = num_blocks * T;
+  return g;
+}
+
+NormalizedAdjacency block_diagonal(NormalizedAdjacency adjacency, const NodeGroups& groups) {
+  TORCH_CHECK(groups.group.dim() == 1 && groups.group.size(0) == adjacency.num_nodes &&
+                  groups.slot.sizes() == groups.group.sizes(),
+              "block_diagonal: expected group and slot of ", adjacency.num_nodes, " nodes, got ", groups.group.sizes(),
+              " and ", groups.slot.sizes());
+  const int64_t G = groups.num_groups, S = groups.num_slots;
+  const torch::Tensor source = adjacency.edge_index[0], target = adjacency.edge_index[1];
+  const torch::Tensor g = groups.group.index_select(0, target);
+  TORCH_CHECK(torch::equal(g, groups.group.index_select(0, source)),
+              "block_diagonal: an edge joins two different groups");
+  const torch::Tensor flat = (g * S + groups.slot.index_select(0, target)) * S + groups.slot.index_select(0, source);
+  adjacency.blocks =
+      torch::zeros({G * S * S}, adjacency.coefficient.options()).index_add(0, flat, adjacency.coefficient).view({G, S, S});
+  adjacency.node_slot = groups.group * S + groups.slot;
+  return adjacency;
+}
+
 torch::Tensor propagate(const NormalizedAdjacency& adjacency, const torch::Tensor& x) {
   TORCH_CHECK(x.dim() == 2 && x.size(0) == adjacency.num_nodes, "propagate: expected x (", adjacency.num_nodes,
               ", D), got ", x.sizes());
+  if (adjacency.blocks.defined()) {
+    const int64_t G = adjacency.blocks.size(0), S = adjacency.blocks.size(1), D = x.size(1);
+    const torch::Tensor padded = torch::zeros({G * S, D}, x.options()).index_copy(0, adjacency.node_slot, x);
+    return torch::bmm(adjacency.blocks, padded.view({G, S, D})).view({G * S, D}).index_select(0, adjacency.node_slot);
+  }
   const torch::Tensor messages = x.index_select(0, adjacency.edge_index[0]) * adjacency.coefficient.unsqueeze(1);
   return torch::zeros_like(x).index_add(0, adjacency.edge_index[1], messages);
 }

@@ -96,3 +96,46 @@ TEST(GcniiConv, MatchesTheDenseFormula) {
 
 }  // namespace normalized_adjacency_test
 }  // namespace merc::nn
+
+namespace merc::nn {
+namespace block_diagonal_test {
+
+std::vector<int64_t> values(const torch::Tensor& t) {
+  auto c = t.contiguous();
+  return {c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel()};
+}
+
+TEST(BlockDiagonal, DialogueGroupsByHand) {
+  // Lengths {2, 1}, 2 blocks: N = 3, T = 2; nodes 0 1 2 | 3 4 5 -> groups 0 0 1 | 0 0 1, slots 0 1 0 | 2 3 2.
+  const NodeGroups g = dialogue_groups(torch::tensor({2, 1}, torch::kInt64), 2);
+  EXPECT_EQ(values(g.group), (std::vector<int64_t>{0, 0, 1, 0, 0, 1}));
+  EXPECT_EQ(values(g.slot), (std::vector<int64_t>{0, 1, 0, 2, 3, 2}));
+  EXPECT_EQ(g.num_groups, 2);
+  EXPECT_EQ(g.num_slots, 4);
+}
+
+TEST(BlockDiagonal, SameValuesAndGradientsAsSparse) {
+  // Two dialogues {3, 2}, two blocks; edges inside each dialogue, one duplicate.
+  const torch::Tensor lengths = torch::tensor({3, 2}, torch::kInt64);
+  // Nodes: block 0 = 0..4, block 1 = 5..9; dialogue 0 = {0,1,2,5,6,7}, dialogue 1 = {3,4,8,9}.
+  const torch::Tensor edges =
+      torch::tensor({0, 5, 6, 7, 2, 2, 3, 8, 9, 4, /*targets*/ 5, 0, 1, 2, 7, 7, 8, 3, 4, 9}, torch::kInt64).view({2, 10});
+  const torch::Tensor w0 = torch::rand({10}, torch::kFloat64) + 0.5;
+  const torch::Tensor x0 = torch::randn({10, 3}, torch::kFloat64);
+  torch::Tensor ws = w0.clone().requires_grad_(true), xs = x0.clone().requires_grad_(true);
+  torch::Tensor wb = w0.clone().requires_grad_(true), xb = x0.clone().requires_grad_(true);
+  const torch::Tensor ys = propagate(normalize_adjacency(edges, ws, 10), xs);
+  const torch::Tensor yb =
+      propagate(block_diagonal(normalize_adjacency(edges, wb, 10), dialogue_groups(lengths, 2)), xb);
+  EXPECT_TRUE(torch::allclose(ys, yb, 0, 1e-12));
+  (ys * ys.detach().sin()).sum().backward();
+  (yb * yb.detach().sin()).sum().backward();
+  EXPECT_TRUE(torch::allclose(xs.grad(), xb.grad(), 0, 1e-12));
+  EXPECT_TRUE(torch::allclose(ws.grad(), wb.grad(), 0, 1e-12));
+  // An edge across dialogues cannot be block-diagonal.
+  const torch::Tensor across = torch::tensor({0, 3}, torch::kInt64).view({2, 1});
+  EXPECT_THROW(block_diagonal(normalize_adjacency(across, {}, 10), dialogue_groups(lengths, 2)), c10::Error);
+}
+
+}  // namespace block_diagonal_test
+}  // namespace merc::nn
