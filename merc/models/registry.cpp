@@ -4,8 +4,10 @@
 #include "merc/models/bc_lstm.h"
 #include "merc/models/dialogue_gcn.h"
 #include "merc/models/gcnet.h"
+#include "merc/models/graphsmile.h"
 #include "merc/models/m3net.h"
 #include "merc/models/mlp.h"
+#include "merc/models/mmgcn.h"
 #include "merc/models/moed.h"
 #include "merc/models/momke.h"
 
@@ -129,6 +131,30 @@ const std::vector<ModelEntry>& model_registry() {
                 c.depth = 2;
                 c.num_heads = 2;
                 c.stage_epoch = 1;
+              }),
+          model_row<GraphSmileModel, GraphSmileConfig>(
+              "graphsmile",
+              "GraphSmile: inter-modal heterogeneous window graphs + sentiment and sentiment-shift heads (Li et al., "
+              "TPAMI 2025)",
+              [](GraphSmileConfig& c) {
+                c.hidden_dim = 4;
+                c.window_past = 1;
+                c.window_future = 1;
+                c.heter_layers = {2, 1, 2};
+                c.edge_weight_slots = 400;
+                c.shift_window = 2;
+                c.sentiment_map = {0, 1, 2};  // the sweep dataset's 3 classes, so both auxiliary heads are exercised
+              }),
+          model_row<MmgcnModel, MmgcnConfig>(
+              "mmgcn", "MMGCN: multimodal fully connected graph + deep GCNII (Hu et al., ACL 2021)",
+              [](MmgcnConfig& c) {
+                c.text_proj_dim = 5;
+                c.rnn_hidden_dim = 2;
+                c.graph_hidden_dim = 3;
+                c.num_layers = 3;
+                // The public code's unpacked LSTM makes a dialogue's output depend on the batch's
+                // padding (documented quirk); the contract tests run the packed encoder.
+                c.packed_rnn = true;
               }),
       },
       "model");
