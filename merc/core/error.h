@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>  // MERC_CHECK messages format tensor shapes (IntArrayRef) as ranges
 
 namespace merc {
 
