@@ -126,7 +126,8 @@ BENCHMARK(BM_CompStep)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->MeasureProcessCPUTime()
-    ->MinTime(3.0);
+    ->MinWarmUpTime(2.0)
+    ->MinTime(4.0);
 BENCHMARK(BM_CompEval)
     ->ArgNames({"threads"})
     ->Arg(1)
@@ -134,6 +135,7 @@ BENCHMARK(BM_CompEval)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->MeasureProcessCPUTime()
+    ->MinWarmUpTime(1.0)
     ->MinTime(2.0);
 
 BENCHMARK_MAIN();

@@ -31,7 +31,7 @@ struct CompModel::Encoded {
   torch::Tensor umask;               // (B, S) real utterances
   std::vector<torch::Tensor> mask;   // (B, S) modality available (and real)
   std::vector<torch::Tensor> proj;   // (B, S, H)
-  std::vector<torch::Tensor> shared, priv, rec;
+  std::vector<torch::Tensor> shared, priv, rec;  // priv and rec only when losses are computed
 };
 
 std::vector<torch::Tensor> CompModel::stage0(const Encoded& e, std::vector<torch::Tensor>& out_m,
@@ -42,9 +42,11 @@ std::vector<torch::Tensor> CompModel::stage0(const Encoded& e, std::vector<torch
     const auto& mask = e.mask[i];
     const auto x = b.block2(b.block1(e.shared[i], mask), mask);
     out_m.push_back(b.head(x));
-    // Reference quirk: private_a (the first used modality here) feeds every modality's branch.
-    const auto& src = config_.private_branch == "released" ? e.priv[0] : e.priv[i];
-    out_private.push_back(b.head(b.block2(b.block1(src, mask), mask)));
+    if (!e.priv.empty()) {  // the private branch only feeds the loss
+      // Reference quirk: private_a (the first used modality here) feeds every modality's branch.
+      const auto& src = config_.private_branch == "released" ? e.priv[0] : e.priv[i];
+      out_private.push_back(b.head(b.block2(b.block1(src, mask), mask)));
+    }
     xs.push_back(x * mask.unsqueeze(-1).to(x.scalar_type()));
   }
   return xs;
@@ -106,6 +108,8 @@ ModelOutput CompModel::forward(const data::DialogueBatch& input, const ForwardCo
              T, S, T);
   MERC_CHECK(ctx.stage == 0 || ctx.stage == 1, "comp: stage must be 0 or 1, got {}", ctx.stage);
   const bool training = is_training();
+  // Losses (and everything only they read) are computed when gradients are recorded.
+  const bool with_losses = torch::GradMode::is_enabled();
   Encoded e;
   e.umask = pad_to_seq_len(batch.utterance_mask, S);
   for (size_t i = 0; i < mods_.size(); ++i) {
@@ -115,6 +119,7 @@ ModelOutput CompModel::forward(const data::DialogueBatch& input, const ForwardCo
     e.mask.push_back(pad_to_seq_len(batch.modality_mask.select(2, mi), S) & e.umask);
     e.proj.push_back(torch::dropout(b.in_proj(x), config_.dropout, training));
     e.shared.push_back(b.shared_enc(e.proj[i]));
+    if (!with_losses) continue;  // private features and reconstructions only feed the losses
     e.priv.push_back(b.private_enc(e.proj[i]));
     e.rec.push_back(b.dec(torch::cat({e.shared[i], e.priv[i]}, -1)));
   }
@@ -130,7 +135,7 @@ ModelOutput CompModel::forward(const data::DialogueBatch& input, const ForwardCo
   out.features["fused"] = zero_padding(hidden.narrow(1, 0, T), batch.utterance_mask);
   out.features["unimodal"] = torch::stack(out_m, 2).narrow(1, 0, T);  // (B, T, U, C)
   if (weights.defined()) out.features["coordinator_weights"] = weights.narrow(1, 0, T);  // (B, T, U)
-  if (!torch::GradMode::is_enabled()) return out;
+  if (!with_losses) return out;
 
   // Losses at the padded length, as the reference computes them.
   const bool regression = dims_.task == data::Task::kRegression;
