@@ -177,6 +177,7 @@ struct LoadedRun {
   models::ModelDims dims;
   std::shared_ptr<models::Model> model;
   int64_t epoch = 0;
+  int stage = 0;  // the model stage of the weights (multi-stage models forward per stage)
   std::vector<std::string> class_names;  // as trained
 };
 
@@ -195,6 +196,7 @@ LoadedRun load_run(const std::string& dir, int64_t threads, const std::string& d
   const train::WeightsInfo info = train::load_weights(weights, *r.model);
   r.epoch = info.epoch;
   r.class_names = info.class_names;
+  r.stage = info.stage;
   r.model->set_stage(info.stage);
   r.model->to(train::resolve_device(r.config.train.device));
   r.model->eval();
@@ -242,6 +244,8 @@ int run_eval(const EvalArgs& args, std::ostream& out) {
   for (const auto& p : protocols) {
     train::EvalOptions o = train::evaluation_options(config, train::resolve_device(config.train.device));
     o.protocol = p;
+    o.epoch = run.epoch - 1;
+    o.stage = run.stage;
     const train::EvalResult r = train::evaluate(*run.model, *part, ds.info, dims, loss, o);
     results.push_back(
         {{"protocol", p}, {"utterances", r.utterances}, {"loss", r.loss}, {"metrics", train::metrics_to_json(r.metrics)}});
@@ -296,6 +300,8 @@ int run_predict(const PredictArgs& args, std::ostream& out) {
   const train::LossEntry& loss = train::find_loss(config.train.loss, task);
   train::EvalOptions o = train::evaluation_options(config, train::resolve_device(config.train.device));
   o.protocol = args.protocol;
+  o.epoch = run.epoch - 1;
+  o.stage = run.stage;
   o.fixed_masks = true;  // per-dialogue masks: a row's prediction must not depend on its batch mates
   o.keep_predictions = true;
   o.require_targets = false;  // new data may carry no labels

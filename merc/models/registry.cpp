@@ -5,6 +5,7 @@
 #include "merc/models/comp.h"
 #include "merc/models/dialogue_gcn.h"
 #include "merc/models/mlp.h"
+#include "merc/models/momke.h"
 
 namespace merc::models {
 
@@ -83,6 +84,16 @@ const std::vector<ModelEntry>& model_registry() {
                 c.prompt_dim = 3;
                 c.num_prototypes = 2;
                 c.seq_len = 6;
+              }),
+          model_row<MomkeModel, MomkeConfig>(
+              "momke",
+              "MoMKE: modality knowledge experts (masked attention) mixed by per-modality routers, two-stage "
+              "(Xu et al., ACM MM 2024)",
+              [](MomkeConfig& c) {
+                c.hidden_dim = 4;
+                c.depth = 2;
+                c.num_heads = 2;
+                c.stage_epoch = 1;
               }),
       },
       "model");

@@ -29,6 +29,7 @@ EvalOptions evaluation_options(const ExperimentConfig& config, const torch::Devi
   o.fixed_masks = config.protocol.test_redraw == "fixed";
   o.batch_size = config.train.batch_size;
   o.device = device;
+  o.protocol_from_stage = config.protocol.from_stage;
   return o;
 }
 
@@ -70,7 +71,7 @@ EvalResult evaluate(models::Model& model, const std::vector<const data::Dialogue
     data::DialogueBatch batch = data::collate(batches[bi], info);
     const torch::Tensor keep =
         protocol->draw(batch, data::BatchPosition{0, static_cast<int64_t>(bi), static_cast<int64_t>(batches.size())});
-    data::apply_missing(batch, keep);
+    if (options.stage >= options.protocol_from_stage) data::apply_missing(batch, keep);
     const data::DialogueBatch dev = batch.to(options.device);
     const models::ModelOutput out = model.forward(dev, models::ForwardContext{options.epoch, options.stage, 0});
     const torch::Tensor output = out.logits.to(torch::kCPU).to(torch::kFloat);

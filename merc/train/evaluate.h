@@ -31,6 +31,9 @@ struct EvalOptions {
   bool require_targets = true;  // false: data without labels gives predictions and no metrics
   int64_t epoch = 0;  // ForwardContext of the evaluation (multi-stage models behave per stage)
   int stage = 0;
+  // protocol.from_stage: while stage < protocol_from_stage the protocol is not applied (complete
+  // modalities).
+  int64_t protocol_from_stage = 0;
 };
 
 struct UtterancePrediction {

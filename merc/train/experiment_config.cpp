@@ -58,6 +58,8 @@ void ProtocolConfig::visit(FieldVisitor& v) {
   v.field("redraw", redraw, "training masks: per_batch (new every batch) | fixed (per dialogue, every epoch)");
   v.field("test_redraw", test_redraw, "evaluation masks: fixed (same every evaluation) | per_batch");
   v.field("seed", seed, "mask seed; -1 = train.seed");
+  v.field("from_stage", from_stage,
+          "protocols apply (and epochs are selectable) only from this model stage on; 0 = always");
 }
 
 ExperimentConfig::ExperimentConfig() : model(models::make_model_config(kDefaultModel)) {}
@@ -109,6 +111,7 @@ void ExperimentConfig::validate() const {
              "train.progress: expected auto, bar, log or none, got '{}'", train.progress);
   for (const std::string* r : {&protocol.redraw, &protocol.test_redraw})
     MERC_CHECK(*r == "per_batch" || *r == "fixed", "protocol redraw: expected per_batch or fixed, got '{}'", *r);
+  MERC_CHECK(protocol.from_stage >= 0, "protocol.from_stage must be >= 0, got {}", protocol.from_stage);
   MERC_CHECK(data.carve_valid >= 0 && data.carve_valid < 0.9, "data.carve_valid must be in [0, 0.9), got {}",
              data.carve_valid);
 }

@@ -61,6 +61,11 @@ struct ProtocolConfig : ConfigStruct {
   std::string redraw = "per_batch";      // train masks: per_batch | fixed
   std::string test_redraw = "fixed";     // eval masks: fixed = the same mask every evaluation
   int64_t seed = -1;               // -1 = train.seed
+  // Stage gate for both protocols (MoMKE, method_reference.md §2.4b: all modalities present during
+  // stage 1): while the model's stage (Model::stage_for_epoch) is < from_stage, no mask is applied
+  // to training or evaluation batches, and model selection considers only epochs whose stage is
+  // >= from_stage. 0 = the protocols apply from the first epoch (every single-stage model).
+  int64_t from_stage = 0;
   void visit(FieldVisitor& v) override;
 };
 

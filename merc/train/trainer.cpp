@@ -236,7 +236,9 @@ TrainResult train_model(const ExperimentConfig& config_in, const data::Dataset& 
       data::DialogueBatch batch = data::collate(batches[bi], dataset.info);
       const torch::Tensor keep = train_protocol->draw(
           batch, data::BatchPosition{epoch, static_cast<int64_t>(bi), static_cast<int64_t>(batches.size())});
-      data::apply_missing(batch, keep);
+      // protocol.from_stage: the mask is drawn either way (the stream does not depend on the stage)
+      // but only applied from that stage on.
+      if (stage >= config.protocol.from_stage) data::apply_missing(batch, keep);
       const data::DialogueBatch dev = batch.to(device);
       models::ModelOutput out;
       torch::Tensor task_loss;
@@ -293,7 +295,11 @@ TrainResult train_model(const ExperimentConfig& config_in, const data::Dataset& 
       line["test"] = metrics_to_json(test_m);
     }
     const double value = (config.test_max() ? test_m : valid_m).get(metric);
-    const bool improved = std::isfinite(value) && (!state.has_best || (higher ? value > state.best_value : value < state.best_value));
+    // Epochs before protocol.from_stage ran on complete modalities: not selectable, and they do not
+    // count towards early stopping.
+    const bool selectable = stage >= config.protocol.from_stage;
+    const bool improved = selectable && std::isfinite(value) &&
+                          (!state.has_best || (higher ? value > state.best_value : value < state.best_value));
     if (improved) {
       state.has_best = true;
       state.best_value = value;
@@ -303,11 +309,12 @@ TrainResult train_model(const ExperimentConfig& config_in, const data::Dataset& 
       // so model.pt never holds weights the checkpoint does not know about.
       save_weights(pending_path, config_yaml, dims, *model, epoch + 1, stage, dataset.info.class_names);
       state.best_metrics_json = ordered_json{{"valid", metrics_to_json(valid_m)}, {"test", metrics_to_json(test_m)}}.dump();
-    } else {
+    } else if (selectable) {
       ++state.bad_epochs;
     }
     scheduler.observe(value, higher);
     line["selected"] = improved;
+    if (!selectable) line["selectable"] = false;
     if (config.test_max()) line["selection"] = "test-max";
     line["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     {
@@ -363,6 +370,7 @@ TrainResult train_model(const ExperimentConfig& config_in, const data::Dataset& 
   m["model"] = config.model->name;
   m["task"] = data::task_name(rd.task);
   m["protocol"] = {{"train", config.protocol.train}, {"test", config.protocol.test}};
+  if (config.protocol.from_stage > 0) m["protocol"]["from_stage"] = config.protocol.from_stage;
   m["valid"] = valid_j;
   m["test"] = test_j;
   io::write_file_atomically((dir / "metrics.json").string(), m.dump(2) + "\n");
