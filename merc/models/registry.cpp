@@ -2,6 +2,7 @@
 
 #include "merc/core/registry.h"
 #include "merc/models/bc_lstm.h"
+#include "merc/models/comp.h"
 #include "merc/models/dialogue_gcn.h"
 #include "merc/models/gcnet.h"
 #include "merc/models/graphsmile.h"
@@ -121,6 +122,17 @@ const std::vector<ModelEntry>& model_registry() {
                 c.window_spk = 2;
                 c.window_dir = 1;
                 c.use_speaker = "bh";
+              }),
+          model_row<CompModel, CompConfig>(
+              "comp",
+              "ComP: cross-modal prompting + gradient modulator for incomplete modalities (He et al., AAAI 2026)",
+              [](CompConfig& c) {
+                c.hidden_dim = 4;
+                c.depth = 2;
+                c.num_heads = 2;
+                c.prompt_dim = 3;
+                c.num_prototypes = 2;
+                c.seq_len = 6;
               }),
           model_row<MomkeModel, MomkeConfig>(
               "momke",

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "merc/core/error.h"
 #include "merc/models/masked_losses.h"
 #include "merc/models/registry.h"
 #include "model_test_util.h"
