@@ -20,7 +20,10 @@ std::vector<fs::path> graph_erc_experiment_files() {
   std::vector<fs::path> files;
   for (const auto& e : fs::recursive_directory_iterator(dir)) {
     const auto name = e.path().filename().string();
-    if (e.path().extension() == ".yaml" &&
+    // merc's own runs on the shared data (<model>_mosi.yaml, <model>_meld_text.yaml) are not
+    // published commands: validation selection, other data.
+    const bool own_run = name.find("_mosi.yaml") != std::string::npos || name.find("_text.yaml") != std::string::npos;
+    if (e.path().extension() == ".yaml" && !own_run &&
         (name.rfind("moed", 0) == 0 || name.rfind("m3net", 0) == 0 || e.path().parent_path().filename() == "moed_ablations"))
       files.push_back(e.path());
   }
