@@ -37,7 +37,8 @@ torch::Tensor abs_cosine_mean(const torch::Tensor& x, const torch::Tensor& y, co
 torch::Tensor jsd_sigmoid(const torch::Tensor& s_i, const torch::Tensor& s_j) {
   const auto p = torch::sigmoid(s_i), q = torch::sigmoid(s_j);
   const auto log_p = torch::log_sigmoid(s_i), log_q = torch::log_sigmoid(s_j);
-  const auto log_m = (0.5 * (p + q)).log();
+  // log((p + q) / 2) from the log-sigmoids: finite even when both sigmoids underflow to 0.
+  const auto log_m = torch::logaddexp(log_p, log_q) - std::log(2.0);
   const auto kl = p * (log_p - log_m) + q * (log_q - log_m);
   return 0.5 * kl.sum() / static_cast<double>(std::max<int64_t>(s_i.size(0), 1));
 }

@@ -83,6 +83,13 @@ MoedModel::MoedModel(const MoedConfig& config, const ModelDims& dims) : Model("m
              "moed: multimodal_node must be both, ECG, EIG or '' (none), got '{}'", c.multimodal_node);
   MERC_CHECK(c.graph_type == "both" || c.graph_type == "ECG" || c.graph_type == "EIG",
              "moed: graph_type must be both, ECG or EIG, got '{}'", c.graph_type);
+  MERC_CHECK(c.window_spk >= -1 && c.window_spk_f >= -1 && c.window_dir >= -1 && c.window_dir_f >= -1,
+             "moed: windows must be >= -1 (-1 = unbounded), got window_spk {}, window_spk_f {}, window_dir {}, "
+             "window_dir_f {}",
+             c.window_spk, c.window_spk_f, c.window_dir, c.window_dir_f);
+  for (size_t i = 0; i < c.directed_edge.size(); ++i)
+    MERC_CHECK(c.directed_edge.find(c.directed_edge[i], i + 1) == std::string::npos,
+               "moed: directed_edge letters must be distinct, got '{}'", c.directed_edge);
   MERC_CHECK(c.single_edge.empty() || c.single_edge == "intra" || c.single_edge == "inter",
              "moed: single_edge must be '', 'intra' or 'inter', got '{}'", c.single_edge);
   for (char ch : c.use_speaker)

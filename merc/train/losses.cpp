@@ -121,6 +121,8 @@ TaskLoss find_loss(const std::string& name, data::Task task, LossOptions options
     MERC_CHECK(std::isfinite(w) && w > 0, "train.class_weights must all be finite and > 0, got {}", w);
   MERC_CHECK(std::isfinite(options.focal_gamma) && options.focal_gamma >= 0,
              "train.focal_gamma must be >= 0, got {}", options.focal_gamma);
+  MERC_CHECK(std::isfinite(options.focal_alpha) && options.focal_alpha > 0, "train.focal_alpha must be > 0, got {}",
+             options.focal_alpha);
   return TaskLoss{&e, std::move(options)};
 }
 

@@ -161,6 +161,20 @@ TrainResult train_model(const ExperimentConfig& config_in, const data::Dataset& 
   // Shuffle stream: its own seed so that it does not depend on how many draws init made.
   data::SplitRng shuffle_rng(static_cast<uint64_t>(config.train.seed) * 0x9E3779B97F4A7C15ULL + 17);
   TrainingState state;
+  {
+    // A schedule whose later stages lie beyond train.epochs would select and report an epoch of a
+    // model whose final stage (e.g. ComP's fused head) was never trained: refuse it up front.
+    const int64_t far = int64_t{1} << 40;
+    const int reached = model->stage_for_epoch(config.train.epochs - 1, config.train.epochs);
+    const int eventual = model->stage_for_epoch(far, far);
+    MERC_CHECK(reached >= eventual,
+               "train.epochs = {} ends in stage {} but {}'s schedule has a stage {} (see the model's stage_epoch): its "
+               "final stage would never be trained",
+               config.train.epochs, reached, config.model->name, eventual);
+    MERC_CHECK(reached >= config.protocol.from_stage,
+               "protocol.from_stage = {} is never reached: train.epochs = {} ends in stage {}", config.protocol.from_stage,
+               config.train.epochs, reached);
+  }
   int stage = resume ? header.stage : model->stage_for_epoch(0, config.train.epochs);
   model->set_stage(stage);
   StageOptimizers optimizers;
@@ -312,7 +326,8 @@ TrainResult train_model(const ExperimentConfig& config_in, const data::Dataset& 
     } else if (selectable) {
       ++state.bad_epochs;
     }
-    scheduler.observe(value, higher);
+    // Epochs before from_stage ran on complete modalities: they must not drive the lr schedule.
+    if (selectable) scheduler.observe(value, higher);
     line["selected"] = improved;
     if (!selectable) line["selectable"] = false;
     if (config.test_max()) line["selection"] = "test-max";

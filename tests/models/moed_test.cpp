@@ -220,6 +220,12 @@ TEST(MoedModel, FusionVariantsSetTheHeadWidth) {
   bad = moed_tiny_config();
   bad.modals = "av";  // the model uses l, a and v
   EXPECT_THROW(MoedModel(bad, dims), Error);
+  bad = moed_tiny_config();
+  bad.window_dir = -2;  // only -1 means unbounded
+  EXPECT_THROW(MoedModel(bad, dims), Error);
+  bad = moed_tiny_config();
+  bad.directed_edge = "aal";  // repeated letter (would select every block)
+  EXPECT_THROW(MoedModel(bad, dims), Error);
 }
 
 TEST(MoedModel, SpeakerInPlaceQuirkReachesEignn) {

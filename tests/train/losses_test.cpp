@@ -97,6 +97,11 @@ TEST(Losses, FocalMoedMatchesTheReferenceFormulaByHand) {
   EXPECT_NEAR(find_loss("focal_moed", data::Task::kClassification, o).compute(out, b).item<double>(),
               (l2 + l2 + l4 + l43) / 4.0, 1e-5);
   EXPECT_THROW(find_loss("focal_moed", data::Task::kRegression), Error);
+  o = LossOptions{};
+  o.focal_alpha = -1.0;  // would reverse the loss
+  EXPECT_THROW(find_loss("focal_moed", data::Task::kClassification, o), Error);
+  o.focal_alpha = NAN;
+  EXPECT_THROW(find_loss("focal_moed", data::Task::kClassification, o), Error);
 }
 
 TEST(Losses, ErrorsNameTheProblem) {

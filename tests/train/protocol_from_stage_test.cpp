@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/nn/modules/linear.h>
 
+#include "merc/core/error.h"
 #include "merc/train/trainer.h"
 #include "synthetic_data.h"
 
@@ -51,12 +52,12 @@ struct FromStageRun {
   nlohmann::json metrics;
 };
 
-FromStageRun run_with(int64_t from_stage) {
+FromStageRun run_with(int64_t from_stage, int64_t epochs = 4) {
   const auto ds = testing::synthetic_dataset();
   ExperimentConfig c;
   apply_override(c, "model.name=mlp");  // only names the run; the model comes from build_model
   c.data.split = "given";
-  c.train.epochs = 4;
+  c.train.epochs = epochs;
   c.train.batch_size = 8;
   c.train.progress = "none";
   c.train.threads = 1;
@@ -106,6 +107,14 @@ TEST(ProtocolFromStage, SelectionIgnoresEpochsBeforeTheStage) {
   EXPECT_LE(run_with(0).result.best_epoch, 2);
   // With it only epochs 3 and 4 (stage 1) are candidates.
   EXPECT_GE(run_with(1).result.best_epoch, 3);
+}
+
+TEST(ProtocolFromStage, EpochsThatNeverReachTheLastStageAreRefused) {
+  // The model switches to stage 1 at epoch 2 (0-based): 2 epochs end in stage 0, so the final stage
+  // would never be trained (with or without from_stage); 3 epochs reach it.
+  EXPECT_THROW(run_with(0, 2), Error);
+  EXPECT_THROW(run_with(1, 2), Error);
+  EXPECT_GE(run_with(1, 3).result.best_epoch, 3);
 }
 
 TEST(ProtocolFromStage, NegativeIsAConfigError) {
