@@ -204,6 +204,18 @@ LoadedRun load_run(const std::string& dir, int64_t threads, const std::string& d
   return r;
 }
 
+// The featurizer a run was trained with: its own directory's, or, for a run inside a sweep
+// (<sweep>/<protocol>/seed-<n>/) or a fold (<folds>/<scheme>/), the one the sweep or fold runner
+// fitted once at its root. The run's own path when none exists (the loader's error names it).
+std::string run_featurizer_path(const std::string& run) {
+  fs::path dir = fs::path(run);
+  for (int up = 0; up < 3 && !dir.empty(); ++up, dir = dir.parent_path()) {
+    const fs::path p = dir / kFeaturizerFile;
+    if (fs::exists(p)) return p.string();
+  }
+  return (fs::path(run) / kFeaturizerFile).string();
+}
+
 // A protocol spec as a directory name: "random:0.3" -> "random_0.3".
 std::string export_dir_name(const std::string& protocol) {
   std::string s = protocol;
@@ -222,7 +234,7 @@ int run_eval(const EvalArgs& args, std::ostream& out) {
   const data::Dataset ds = [&] {
     train::DataConfig dc = config.data;
     if (!args.split.empty()) dc.split = args.split;
-    data::Dataset d = load_experiment_dataset(dc, (fs::path(args.run) / kFeaturizerFile).string(), "");
+    data::Dataset d = load_experiment_dataset(dc, run_featurizer_path(args.run), "");
     // `--split test` (issue wording) names a partition when the dataset has no scheme of that name.
     const bool is_scheme = std::any_of(d.split_schemes.begin(), d.split_schemes.end(),
                                        [&](const data::SplitScheme& s) { return s.name == args.split; });
@@ -319,7 +331,7 @@ int run_predict(const PredictArgs& args, std::ostream& out) {
     config.data.format.clear();
   }
   if (!args.split.empty()) config.data.split = args.split;
-  const data::Dataset ds = load_experiment_dataset(config.data, (fs::path(args.run) / kFeaturizerFile).string(), "");
+  const data::Dataset ds = load_experiment_dataset(config.data, run_featurizer_path(args.run), "");
   const data::Task task = run.dims.task;
   models::ModelDims dims = models::model_dims(ds.info, config.model->modalities, task);
   MERC_CHECK(dims.input_dims == run.dims.input_dims && dims.use == run.dims.use,
