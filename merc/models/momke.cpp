@@ -63,8 +63,7 @@ MomkeModel::MomkeModel(const MomkeConfig& config, const ModelDims& dims)
     unimodal_heads_.push_back(register_module("head_" + name, torch::nn::Linear(d, c)));
     routers_.push_back(register_module(
         "router_" + name,
-        torch::nn::Sequential(torch::nn::Linear(d, mlp_hidden), torch::nn::GELU(), torch::nn::Dropout(config.dropout),
-                              torch::nn::Linear(mlp_hidden, n), torch::nn::Dropout(config.dropout))));
+        nn::GeluMlp(nn::GeluMlpOptions(d, mlp_hidden, n).dropout(config.dropout))));
   }
   fusion_ = register_module("fusion", torch::nn::Linear(n * d, n * d));
   head_ = register_module("head", torch::nn::Linear(n * d, c));

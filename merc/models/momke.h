@@ -50,11 +50,11 @@
 #include <array>
 #include <vector>
 
-#include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/linear.h>
 
 #include "merc/models/model.h"
 #include "merc/nn/expert_attention.h"
+#include "merc/nn/gelu_mlp.h"
 
 namespace merc::models {
 
@@ -101,7 +101,7 @@ class MomkeModel : public Model {
   std::vector<torch::nn::Linear> in_proj_;
   std::vector<nn::ExpertStack> experts_;
   std::vector<torch::nn::Linear> unimodal_heads_;
-  std::vector<torch::nn::Sequential> routers_;
+  std::vector<nn::GeluMlp> routers_;
   torch::nn::Linear fusion_{nullptr}, head_{nullptr};
   int stage_ = 0;
 
