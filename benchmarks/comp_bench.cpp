@@ -11,7 +11,7 @@
 // code, same machine kind): stage-1 step 2347 ms, stage-0 step 2822 ms, eval 478 ms at the best
 // 2-core setting. Run: ./build/benchmarks/merc_bench_comp (results in docs/benchmarks.md).
 
-#include <benchmark/benchmark.h>
+#include "benchmarks/bench_main.h"
 
 #include <cmath>
 
@@ -138,4 +138,4 @@ BENCHMARK(BM_CompEval)
     ->MinWarmUpTime(1.0)
     ->MinTime(2.0);
 
-BENCHMARK_MAIN();
+MERC_BENCHMARK_MAIN()

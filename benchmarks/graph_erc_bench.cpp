@@ -24,6 +24,7 @@
 
 #include <torch/torch.h>
 
+#include "merc/core/allocator.h"
 #include "merc/models/m3net.h"
 #include "merc/models/moed.h"
 #include "merc/nn/graph/edge_propagate.h"
@@ -78,6 +79,7 @@ double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock:
 }  // namespace
 
 int main(int argc, char** argv) {
+  core::tune_allocator();  // as the merc CLI does (MERC_MALLOC=default measures glibc's defaults)
   std::string model = "moed";
   int threads = 1, steps = 3;
   for (int i = 1; i + 1 < argc; i += 2) {

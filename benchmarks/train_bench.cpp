@@ -10,7 +10,7 @@
 // Run: ./build/benchmarks/merc_bench_train --benchmark_min_time=1 (OPENBLAS_NUM_THREADS=1 for the
 // pthread OpenBLAS variant; results in docs/benchmarks.md).
 
-#include <benchmark/benchmark.h>
+#include "benchmarks/bench_main.h"
 
 #include <torch/torch.h>
 
@@ -94,4 +94,4 @@ BENCHMARK_CAPTURE(BM_TrainEpoch, dialogue_gcn, std::string("dialogue_gcn"))
     ->UseRealTime();
 BENCHMARK(BM_DataPipeline)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-BENCHMARK_MAIN();
+MERC_BENCHMARK_MAIN()

@@ -8,6 +8,7 @@
 
 #include "merc/app/data_cmd.h"
 #include "merc/app/train_cmd.h"
+#include "merc/core/allocator.h"
 #include "merc/core/error.h"
 #include "merc/core/log.h"
 #include "merc/version.h"
@@ -171,6 +172,9 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
 }
 
 int run_cli(int argc, char** argv) {
+  // Reuse freed activation pages across training steps (core/allocator.h); the process entry
+  // point only, so that in-process callers (tests) keep their own malloc settings.
+  core::tune_allocator();
   std::vector<std::string> args(argv + 1, argv + argc);
   return run_cli(args, std::cout, std::cerr);
 }

@@ -9,6 +9,7 @@
 #include "merc/models/comp_losses.h"
 #include "merc/models/comp_modulator.h"
 #include "merc/models/model_inputs.h"
+#include "merc/nn/dropout.h"
 
 namespace merc::models {
 
@@ -117,7 +118,7 @@ ModelOutput CompModel::forward(const data::DialogueBatch& input, const ForwardCo
     Branch& b = branches_[i];
     const auto x = pad_to_seq_len(masked_modality(batch, mods_[i]), S);
     e.mask.push_back(pad_to_seq_len(batch.modality_mask.select(2, mi), S) & e.umask);
-    e.proj.push_back(torch::dropout(b.in_proj(x), config_.dropout, training));
+    e.proj.push_back(nn::counter_dropout(b.in_proj(x), config_.dropout, training));
     e.shared.push_back(b.shared_enc(e.proj[i]));
     if (!with_losses) continue;  // private features and reconstructions only feed the losses
     e.priv.push_back(b.private_enc(e.proj[i]));
@@ -127,7 +128,7 @@ ModelOutput CompModel::forward(const data::DialogueBatch& input, const ForwardCo
   torch::Tensor weights;
   const auto xs = ctx.stage == 0 ? stage0(e, out_m, out_private) : stage1(e, out_m, weights);
   const auto joint = torch::cat(xs, -1);
-  const auto hidden = joint + torch::dropout(torch::relu(proj1_(joint)), config_.dropout, training);
+  const auto hidden = joint + nn::counter_dropout(torch::relu(proj1_(joint)), config_.dropout, training);
   const auto full = head_(hidden);  // (B, S, C)
 
   ModelOutput out;

@@ -9,6 +9,7 @@
 #include "merc/core/log.h"
 #include "merc/models/masked_losses.h"
 #include "merc/models/model_inputs.h"
+#include "merc/nn/dropout.h"
 
 namespace merc::models {
 
@@ -81,7 +82,7 @@ ModelOutput MomkeModel::forward(const data::DialogueBatch& input, const ForwardC
   std::vector<torch::Tensor> proj, avail;
   for (size_t i = 0; i < n; ++i) {
     const int mi = data::index_of(modalities_[i]);
-    proj.push_back(torch::dropout(in_proj_[i](masked_modality(batch, modalities_[i])), config_.dropout, is_training()));
+    proj.push_back(nn::counter_dropout(in_proj_[i](masked_modality(batch, modalities_[i])), config_.dropout, is_training()));
     avail.push_back(batch.modality_mask.select(2, mi).logical_and(batch.utterance_mask));
   }
   // 2. Experts: stage 0 each modality through its own expert + unimodal heads; stage 1 every
@@ -111,7 +112,7 @@ ModelOutput MomkeModel::forward(const data::DialogueBatch& input, const ForwardC
   // 3. Missing positions zeroed, concatenation, residual fusion layer, output head.
   for (size_t i = 0; i < n; ++i) y[i] = y[i].masked_fill(avail[i].logical_not().unsqueeze(-1), 0.0);
   const torch::Tensor z = torch::cat(y, 2);
-  const torch::Tensor h = z + torch::dropout(torch::relu(fusion_(z)), config_.dropout, is_training());
+  const torch::Tensor h = z + nn::counter_dropout(torch::relu(fusion_(z)), config_.dropout, is_training());
   out.logits = zero_padding(head_(h), batch.utterance_mask);
   out.features["joint"] = z;
   out.features["fused"] = zero_padding(h, batch.utterance_mask);

@@ -25,8 +25,8 @@ void ExpertAttentionImpl::reset() {
   v = register_module("v", torch::nn::Linear(d, d));
   fc1 = register_module("fc1", torch::nn::Linear(d, hidden));
   fc2 = register_module("fc2", torch::nn::Linear(hidden, d));
-  attn_dropout = register_module("attn_dropout", torch::nn::Dropout(options.attn_drop()));
-  mlp_dropout = register_module("mlp_dropout", torch::nn::Dropout(options.drop()));
+  attn_dropout = register_module("attn_dropout", Dropout(options.attn_drop()));
+  mlp_dropout = register_module("mlp_dropout", Dropout(options.drop()));
 }
 
 void ExpertAttentionImpl::pretty_print(std::ostream& stream) const {

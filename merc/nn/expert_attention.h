@@ -31,10 +31,11 @@
 
 #include <torch/nn/cloneable.h>
 #include <torch/nn/modules/container/modulelist.h>
-#include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
 #include <torch/types.h>
+
+#include "merc/nn/dropout.h"
 
 namespace merc::nn {
 
@@ -61,7 +62,7 @@ class ExpertAttentionImpl : public torch::nn::Cloneable<ExpertAttentionImpl> {
   ExpertAttentionOptions options;
   torch::nn::Linear q{nullptr}, k{nullptr}, v{nullptr};
   torch::nn::Linear fc1{nullptr}, fc2{nullptr};  // the Mlp
-  torch::nn::Dropout attn_dropout{nullptr}, mlp_dropout{nullptr};
+  Dropout attn_dropout{nullptr}, mlp_dropout{nullptr};  // merc::nn::Dropout (nn/dropout.h)
 };
 TORCH_MODULE(ExpertAttention);
 

@@ -16,7 +16,7 @@ void GeluMlpImpl::reset() {
               options.dropout());
   fc1 = register_module("fc1", torch::nn::Linear(options.in_dim(), options.hidden_dim()));
   fc2 = register_module("fc2", torch::nn::Linear(options.hidden_dim(), options.out_dim()));
-  drop = register_module("drop", torch::nn::Dropout(options.dropout()));
+  drop = register_module("drop", Dropout(options.dropout()));
 }
 
 void GeluMlpImpl::pretty_print(std::ostream& stream) const {

@@ -7,10 +7,11 @@
 #include <iosfwd>
 
 #include <torch/nn/cloneable.h>
-#include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
 #include <torch/types.h>
+
+#include "merc/nn/dropout.h"
 
 namespace merc::nn {
 
@@ -34,7 +35,7 @@ class GeluMlpImpl : public torch::nn::Cloneable<GeluMlpImpl> {
 
   GeluMlpOptions options;
   torch::nn::Linear fc1{nullptr}, fc2{nullptr};
-  torch::nn::Dropout drop{nullptr};
+  Dropout drop{nullptr};  // merc::nn::Dropout (nn/dropout.h)
 };
 TORCH_MODULE(GeluMlp);
 
