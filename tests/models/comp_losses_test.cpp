@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "../nn/gradcheck.h"
+
 namespace merc::models::comp {
 namespace losses_test {
 
@@ -46,6 +48,44 @@ TEST(CompLosses, MaskedTaskLossesAverageOverRealRowsOnly) {
   // No real row: 0, not NaN.
   EXPECT_EQ(masked_mse(pred, y, torch::zeros({3}, torch::kBool)).item<float>(), 0.0f);
   EXPECT_EQ(masked_ce(logits, label, torch::zeros({3}, torch::kBool)).item<float>(), 0.0f);
+}
+
+// The cosine and JSD terms have hand-written forms (comp_losses.cpp): their gradients against
+// double-precision central differences (gradcheck.h: errors ~1e-9; 1e-6 leaves margin).
+TEST(CompLosses, CosineAndJsdGradientsMatchFiniteDifferences) {
+  torch::manual_seed(3);
+  const auto opts = torch::TensorOptions().dtype(torch::kDouble).requires_grad(true);
+  const auto x = torch::randn({5, 4}, opts), y = torch::randn({5, 4}, opts);
+  const auto mask = torch::tensor({true, true, false, true, true});
+  EXPECT_LT(nn::testing::max_gradient_error([&] { return abs_cosine_mean(x, y, mask); }, {x, y}), 1e-6);
+  EXPECT_LT(nn::testing::max_gradient_error([&] { return jsd_sigmoid(x, y); }, {x, y}), 1e-6);
+  // Both sides through the sum of three pairs, as the model calls it.
+  const auto z = torch::randn({5, 4}, opts);
+  EXPECT_LT(nn::testing::max_gradient_error(
+                [&] { return disentangle_loss({x, y, z}, {y, z, x}, mask).total(); }, {x, y, z}),
+            1e-6);
+}
+
+TEST(CompLosses, DegenerateInputsGiveFiniteGradients) {
+  // An all-zero row: cos = 0 / eps^2 = 0 with a finite gradient (the norm is clamped before sqrt).
+  auto x = torch::zeros({2, 3}, torch::TensorOptions().dtype(torch::kFloat).requires_grad(true));
+  auto y = torch::ones({2, 3}, torch::TensorOptions().requires_grad(true));
+  abs_cosine_mean(x, y, torch::tensor({true, true})).backward();
+  EXPECT_TRUE(torch::isfinite(x.grad()).all().item<bool>());
+  EXPECT_TRUE(torch::isfinite(y.grad()).all().item<bool>());
+  // Both sigmoids underflow to 0 (float32 sigmoid(-200) = 0): the JSD and its gradient are 0.
+  auto a = torch::full({2, 3}, -200.0f).requires_grad_(true), b = torch::full({2, 3}, -150.0f).requires_grad_(true);
+  const auto j = jsd_sigmoid(a, b);
+  j.backward();
+  EXPECT_TRUE(std::isfinite(j.item<float>()));
+  EXPECT_TRUE(torch::isfinite(a.grad()).all().item<bool>());
+  EXPECT_TRUE(torch::isfinite(b.grad()).all().item<bool>());
+  // Identical inputs: p = q = m, so the JSD and its gradient vanish.
+  auto c = torch::randn({3, 3}).requires_grad_(true);
+  const auto same = jsd_sigmoid(c, c.detach());
+  same.backward();
+  EXPECT_NEAR(same.item<double>(), 0.0, 1e-7);  // float32 rounding of log p - log m
+  EXPECT_LT(c.grad().abs().max().item<double>(), 1e-7);
 }
 
 }  // namespace losses_test
