@@ -111,4 +111,10 @@ DialogueBatch collate(const std::vector<const Dialogue*>& dialogues, const Datas
   return batch;
 }
 
+torch::Tensor target_mask(const DialogueBatch& batch, Task task) {
+  const torch::Tensor real = batch.utterance_mask.reshape({-1});
+  if (task == Task::kClassification) return real & (batch.label.reshape({-1}) >= 0);
+  return real & ~torch::isnan(batch.score.reshape({-1}));
+}
+
 }  // namespace merc::data

@@ -46,4 +46,9 @@ struct DialogueBatch {
 // dataset has the modality AND the dialogue's presence mask says it was observed.
 DialogueBatch collate(const std::vector<const Dialogue*>& dialogues, const DatasetInfo& info);
 
+// (B*T) bool, flattened in the batch's own layout: the utterances that carry a target for `task`
+// (a real utterance with label >= 0 for classification, with a non-NaN score for regression). The
+// one definition the trainer's losses, the evaluator's counts and the models' own task losses share.
+torch::Tensor target_mask(const DialogueBatch& batch, Task task);
+
 }  // namespace merc::data

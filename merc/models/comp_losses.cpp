@@ -6,28 +6,26 @@
 #include <torch/autograd.h>
 #include <torch/torch.h>
 
+#include "merc/nn/loss/masked_mean.h"
+
 namespace merc::models::comp {
 
 namespace {
 constexpr double kCountFloor = 1e-6;  // the reference's max(mask.sum(), 1e-6)
 constexpr double kCosineEps = 1e-8;   // nn.CosineSimilarity's default eps
 
-torch::Tensor safe_mean(const torch::Tensor& values, const torch::Tensor& mask) {
-  const auto m = mask.to(values.scalar_type());
-  return (values * m).sum() / m.sum().clamp_min(1.0);  // 0 when no row is real
-}
 }  // namespace
 
 torch::Tensor masked_ce(const torch::Tensor& logits, const torch::Tensor& target, const torch::Tensor& mask) {
   const auto safe_target = torch::where(mask, target, torch::zeros_like(target));
   const auto nll = -torch::log_softmax(logits, 1).gather(1, safe_target.unsqueeze(1)).squeeze(1);
-  return safe_mean(nll, mask);
+  return nn::masked_mean(nll, mask);
 }
 
 torch::Tensor masked_mse(const torch::Tensor& pred, const torch::Tensor& target, const torch::Tensor& mask) {
   const auto p = pred.reshape({-1});
   const auto safe_target = torch::where(mask, target, torch::zeros_like(target));
-  return safe_mean((p - safe_target).pow(2), mask);
+  return nn::masked_mean((p - safe_target).pow(2), mask);
 }
 
 torch::Tensor abs_cosine_mean(const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& mask) {

@@ -1,9 +1,9 @@
 #pragma once
 // Task losses computed inside a model, for methods whose objective has more terms than the
 // trainer's one task loss (MoMKE's stage-1 unimodal heads, ComP's unimodal and private branches).
-// Models sit below merc::train and cannot use its loss table, so this repeats the default losses
-// of that table (train.loss = auto) with the same definition: the mean over real utterances that
-// carry a target (utterance_mask, label >= 0 for classification, a finite score for regression).
+// Models sit below merc::train and cannot use its loss table; this is that table's default loss
+// (train.loss = auto) built from the same pieces: data::target_mask (a real utterance with
+// label >= 0, or a non-NaN score) and nn::masked_mean.
 // That is also the definition of the IMER references' MaskedCELoss / MaskedMSELoss
 // (wxxv/MoMKE: MoMKE/loss.py: summed NLL of log_softmax or summed squared error, divided by the
 // number of real utterances).

@@ -5,6 +5,8 @@
 #include <ostream>
 
 #include <torch/nn/functional/activation.h>
+#include <torch/nn/functional/linear.h>
+#include <torch/torch.h>
 
 namespace merc::nn {
 
@@ -44,18 +46,26 @@ torch::Tensor ExpertAttentionImpl::forward(const torch::Tensor& x, const torch::
               "ExpertAttention: expected bool key_mask (", b, ", ", t, "), got ", key_mask.scalar_type(), " ",
               key_mask.sizes());
   const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
-  // (B, T, D) -> (B, H, T, hd)
-  auto split = [&](const torch::Tensor& y) { return y.view({b, t, h, hd}).permute({0, 2, 1, 3}); };
-  const auto qh = split(q(x)) * scale, kh = split(k(x)), vh = split(v(x));
+  // q, k and v as ONE (B, T, 3D) product with the three Linears' weights stacked: one GEMM (and in
+  // backward one for the input gradient, no sum of three) instead of three. The parameters stay
+  // the three Linears' (checkpoints and names unchanged); the stacking copies 3 D^2 floats.
+  const auto qkv = torch::nn::functional::linear(x, torch::cat({q->weight, k->weight, v->weight}),
+                                                 torch::cat({q->bias, k->bias, v->bias}));
+  // (B, T, D) slice of qkv -> (B, H, T, hd)
+  auto split = [&](int64_t i) {
+    return qkv.narrow(2, i * options.dim(), options.dim()).view({b, t, h, hd}).permute({0, 2, 1, 3});
+  };
+  const auto qh = split(0) * scale, kh = split(1), vh = split(2);
   auto scores = torch::matmul(qh, kh.transpose(-2, -1));  // (B, H, T_query, T_key)
 
   // A dialogue with no available key at all would give softmax over -inf only (NaN). Such rows are
   // computed unmasked (finite) and then zeroed, which equals the reference's NaN -> 0 replacement.
   const auto has_key = key_mask.any(1);                                   // (B)
-  const auto effective = key_mask.logical_or(has_key.logical_not().unsqueeze(1));  // (B, T)
+  const bool every_row_has_keys = has_key.all().item<bool>();
+  const auto effective = every_row_has_keys ? key_mask : key_mask.logical_or(has_key.logical_not().unsqueeze(1));
   scores = scores.masked_fill(effective.logical_not().view({b, 1, 1, t}), -std::numeric_limits<double>::infinity());
   auto attn = attn_dropout(torch::softmax(scores, -1));
-  attn = attn * has_key.view({b, 1, 1, 1}).to(attn.scalar_type());
+  if (!every_row_has_keys) attn = attn * has_key.view({b, 1, 1, 1}).to(attn.scalar_type());
 
   const auto y = torch::matmul(attn, vh).permute({0, 2, 1, 3}).reshape({b, t, options.dim()});
   const auto mlp = mlp_dropout(fc2(mlp_dropout(torch::gelu(fc1(y)))));

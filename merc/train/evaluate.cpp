@@ -78,7 +78,7 @@ EvalResult evaluate(models::Model& model, const std::vector<const data::Dialogue
     const data::DialogueBatch dev = batch.to(options.device);
     const models::ModelOutput out = model.forward(dev, models::ForwardContext{options.epoch, options.stage, 0});
     const torch::Tensor output = out.logits.to(torch::kCPU).to(torch::kFloat);
-    const int64_t n = target_mask(batch, dims.task).sum().item<int64_t>();
+    const int64_t n = data::target_mask(batch, dims.task).sum().item<int64_t>();
     if (n > 0) loss_sum += loss.compute(output, batch).item<double>() * static_cast<double>(n);
     result.utterances += n;
     if (n > 0) acc.add(output, batch.label, batch.score, batch.utterance_mask);

@@ -6,16 +6,14 @@
 
 #include "merc/core/error.h"
 #include "merc/core/registry.h"
+#include "merc/nn/loss/masked_mean.h"
 
 namespace merc::train {
 
 namespace F = torch::nn::functional;
 
-torch::Tensor target_mask(const data::DialogueBatch& batch, data::Task task) {
-  const torch::Tensor real = batch.utterance_mask.reshape({-1});
-  if (task == data::Task::kClassification) return real & (batch.label.reshape({-1}) >= 0);
-  return real & ~torch::isnan(batch.score.reshape({-1}));
-}
+using data::target_mask;
+using nn::masked_mean;
 
 namespace {
 
@@ -24,14 +22,6 @@ void check_output(const torch::Tensor& output, const data::DialogueBatch& batch,
              "loss: expected output (B, T, C) matching labels ({}, {}), got {}", batch.label.size(0),
              batch.label.size(1), output.sizes());
   MERC_CHECK(!regression || output.size(2) == 1, "regression loss: expected output (B, T, 1), got {}", output.sizes());
-}
-
-// Mean of per-utterance losses over the target mask; 0 (with a graph) when the batch has none.
-// torch::where, not a product with the mask: a non-finite value at a padded position (e.g. from
-// attention over an empty row) must not turn the sum into NaN.
-torch::Tensor masked_mean(const torch::Tensor& per_utt, const torch::Tensor& mask) {
-  const torch::Tensor kept = torch::where(mask, per_utt, torch::zeros_like(per_utt));
-  return kept.sum() / mask.to(per_utt.dtype()).sum().clamp_min(1.0);
 }
 
 // (N) weight of each flattened utterance's class, or undefined without class weights.

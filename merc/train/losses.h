@@ -49,7 +49,4 @@ const std::vector<LossEntry>& loss_registry();
 // class weights for a regression task or that are not all finite and > 0 -> merc::Error.
 TaskLoss find_loss(const std::string& name, data::Task task, LossOptions options = {});
 
-// (N) mask of utterances that carry a target for `task`, flattened over (B, T).
-torch::Tensor target_mask(const data::DialogueBatch& batch, data::Task task);
-
 }  // namespace merc::train

@@ -272,7 +272,7 @@ TrainResult train_model(const ExperimentConfig& config_in, const data::Dataset& 
         if (config.train.clip_norm > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), config.train.clip_norm);
         optimizers.at(substeps > 1 ? static_cast<size_t>(s) : 0).step();
       }
-      const int64_t n = target_mask(batch, dims.task).sum().item<int64_t>();
+      const int64_t n = data::target_mask(batch, dims.task).sum().item<int64_t>();
       loss_sum += task_loss.item<double>() * static_cast<double>(n);
       n_sum += n;
       train_acc.add(out.logits.detach().to(torch::kCPU).to(torch::kFloat), batch.label, batch.score,

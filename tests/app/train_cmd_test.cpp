@@ -194,6 +194,29 @@ TEST_F(TrainCmdTest, SweepProducesATable) {
   EXPECT_EQ(cli({"sweep", "--data", data_, "--rates", "0,x"}).code, 2);
 }
 
+TEST_F(TrainCmdTest, EvalAndPredictFindTheSweepsTextFeaturizer) {
+  // Transcript-only data: the sweep fits the featurizer once at its root, and a run inside it
+  // (<sweep>/complete/seed-1) has none of its own. eval and predict must find the root's.
+  const std::string meld = (fs::path(MERC_SOURCE_DIR) / "tests" / "fixtures" / "tables" / "meld").string();
+  const std::string out = (dir_ / "text_sweep").string();
+  Result r = cli({"sweep", "--data", meld, "--set", "data.preset=meld", "--set", "data.featurize_text=1", "--set",
+                  "model.name=mlp", "--set", "train.epochs=1", "--conditions", "complete", "--seeds", "1", "--threads",
+                  "1", "--out", out});
+  ASSERT_EQ(r.code, 0) << r.err << r.out;
+  const std::string run = out + "/complete/seed-1";
+  ASSERT_TRUE(fs::exists(fs::path(out) / "text_featurizer.safetensors"));
+  ASSERT_FALSE(fs::exists(fs::path(run) / "text_featurizer.safetensors"));
+  r = cli({"eval", "--run", run, "--data", meld});
+  EXPECT_EQ(r.code, 0) << r.err;
+  r = cli({"predict", "--run", run, "--data", meld, "--out", (dir_ / "text_preds.csv").string()});
+  EXPECT_EQ(r.code, 0) << r.err;
+  // Without it, the error names the file that was looked for.
+  fs::remove(fs::path(out) / "text_featurizer.safetensors");
+  r = cli({"eval", "--run", run, "--data", meld});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("text_featurizer.safetensors"), std::string::npos) << r.err;
+}
+
 TEST_F(TrainCmdTest, ResumeAndFoldsThroughTheCli) {
   // A resumed run continues from its checkpoint and finishes (metrics.json removed as if the run
   // had been killed during its final evaluation).

@@ -1,5 +1,7 @@
 #include "merc/data/batch.h"
 
+#include <limits>
+
 #include <gtest/gtest.h>
 
 #include "merc/core/error.h"
@@ -38,6 +40,16 @@ TEST(Collate, PadsFeaturesMasksAndLabels) {
   EXPECT_EQ(b.label[1][2].item<int64_t>(), (1 + 2) % 2);
   EXPECT_EQ(b.speaker[1][1].item<int64_t>(), 1);
   EXPECT_EQ(b.score[1][2].item<float>(), 1.0f - 2.0f);
+}
+
+TEST(Collate, TargetMaskKeepsRealUtterancesWithATarget) {
+  DialogueBatch b;
+  b.utterance_mask = torch::tensor({true, true, true, false}).reshape({2, 2});
+  b.label = torch::tensor({0, -1, 2, -1}, torch::kLong).reshape({2, 2});  // -1: unlabelled / padding
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  b.score = torch::tensor({0.5f, 1.f, nan, 0.f}).reshape({2, 2});
+  EXPECT_TRUE(torch::equal(target_mask(b, Task::kClassification), torch::tensor({true, false, true, false})));
+  EXPECT_TRUE(torch::equal(target_mask(b, Task::kRegression), torch::tensor({true, true, false, false})));
 }
 
 TEST(Collate, TimeMajorViewTransposesEveryPerUtteranceTensor) {
