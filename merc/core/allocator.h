@@ -5,8 +5,8 @@
 // is a fresh malloc. glibc serves blocks above its mmap threshold (128 KiB, adapting up to 32 MiB)
 // with a new mmap and gives freed memory back to the kernel, so every step re-faults and re-zeroes
 // its activations: on ComP's published MOSI shape (activations of 32 x 65 x 256 floats = 2 MiB)
-// page faults and page clearing were ~13 % of a 2-thread training step (perf, 2026-12-05), and the
-// step took 1.4-1.6 s instead of 1.16-1.34 s (docs/benchmarks.md). Keeping blocks below
+// page faults and page clearing were ~13 % of a 2-thread training step (perf, 2026-12-05;
+// docs/benchmarks.md). Keeping blocks below
 // `mmap_threshold_bytes` on the heap and trimming the heap top only beyond `trim_threshold_bytes`
 // lets a step reuse the pages of the previous one. The cost is that the process keeps its peak
 // heap (plus up to the trim threshold) resident after a step instead of returning it.

@@ -13,7 +13,6 @@ namespace merc::models::comp {
 namespace {
 constexpr double kCountFloor = 1e-6;  // the reference's max(mask.sum(), 1e-6)
 constexpr double kCosineEps = 1e-8;   // nn.CosineSimilarity's default eps
-
 }  // namespace
 
 torch::Tensor masked_ce(const torch::Tensor& logits, const torch::Tensor& target, const torch::Tensor& mask) {
