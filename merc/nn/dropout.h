@@ -9,9 +9,10 @@
 //
 // The mask: one 64-bit value is drawn from torch's default CPU generator per call (so
 // torch::manual_seed makes runs reproducible and checkpoints that save the generator state resume
-// exactly); element i is kept when the 32-bit half (i % 2) of splitmix64(seed, i / 2) is below
-// (1 - p) * 2^32. The mask depends only on the seed and the element index, not on the thread
-// count. Backward recomputes the mask from the seed instead of storing it.
+// exactly); element i is kept when a keyed 32-bit hash of (seed, i) (two rounds of Wellons'
+// lowbias32, dropout.cpp) is below (1 - p) * 2^32. The mask depends only on the seed and the
+// element index, not on the thread count or the CPU's vector width. Backward recomputes the mask
+// from the seed instead of storing it.
 //
 // Tensors other than CPU float32 (CUDA, double) go to torch::dropout. The backward pass is not
 // itself differentiable (no double backward), as none of merc's losses needs it.

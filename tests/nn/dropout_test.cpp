@@ -30,8 +30,8 @@ TEST(DropoutTest, EveryElementIsZeroOrScaledAndTheRateHolds) {
 }
 
 TEST(DropoutTest, NeighboursAreIndependent) {
-  // Elements 2j and 2j+1 take the two halves of one hash: P(both kept) must be (1 - p)^2, and so
-  // for the pair (2j+1, 2j+2) that spans two hashes.
+  // Each element has its own hash of (key, index): P(both kept) must be (1 - p)^2 for the
+  // neighbours (2j, 2j+1) and (2j+1, 2j+2).
   const double p = 0.5;
   const auto kept = (counter_dropout_with_seed(torch::ones({kN}), p, 7) != 0).to(torch::kDouble);
   const double tol = 5 * std::sqrt(0.25 * 0.75 / (kN / 2));  // 5 sigma of a rate-0.25 mean over N/2 pairs
@@ -50,6 +50,25 @@ TEST(DropoutTest, MaskDependsOnSeedOnlyNotOnThreads) {
   torch::set_num_threads(saved);
   EXPECT_TRUE(torch::equal(a, b));
   EXPECT_FALSE(torch::equal(a, counter_dropout_with_seed(x, 0.5, 124)));
+}
+
+TEST(DropoutTest, NearbySeedsGiveUnrelatedMasks) {
+  // A one-round hash of (index + seed) would make seed s + d's mask seed s's shifted by d; the
+  // keyed two-round hash must not. Agreement of two independent rate-0.5 masks is 0.5 per
+  // element, std 0.5 / sqrt(N) = 4.9e-4; 5 sigma.
+  const double p = 0.5;
+  const auto x = torch::ones({kN});
+  const auto a = counter_dropout_with_seed(x, p, 1000) != 0;
+  const double tol = 5 * 0.5 / std::sqrt(static_cast<double>(kN));
+  for (const uint64_t d : {uint64_t{1}, uint64_t{2}, uint64_t{7}, uint64_t{1} << 32}) {
+    const auto b = counter_dropout_with_seed(x, p, 1000 + d) != 0;
+    EXPECT_NEAR((a == b).to(torch::kDouble).mean().item<double>(), 0.5, tol) << "seed offset " << d;
+    if (d < 16) {  // the shifted comparison (what a one-round additive hash would make equal)
+      const auto n = kN - static_cast<int64_t>(d);
+      const auto agree = (a.slice(0, static_cast<int64_t>(d), kN) == b.slice(0, 0, n)).to(torch::kDouble);
+      EXPECT_NEAR(agree.mean().item<double>(), 0.5, tol) << "seed offset " << d << ", shifted";
+    }
+  }
 }
 
 TEST(DropoutTest, ReproducibleFromTorchSeed) {
