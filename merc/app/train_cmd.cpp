@@ -270,6 +270,7 @@ int run_eval(const EvalArgs& args, std::ostream& out) {
   for (const auto& p : protocols) {
     train::EvalOptions o = train::evaluation_options(config, train::resolve_device(config.train.device));
     o.protocol = p;
+    o.partition = part == &rd.test ? "test" : part == &rd.valid ? "valid" : "train";
     o.keep_predictions = cls || !args.export_dir.empty();
     o.keep_features = !args.export_dir.empty();
     o.epoch = run.epoch - 1;

@@ -23,6 +23,24 @@ std::vector<std::vector<const data::Dialogue*>> make_batches(const std::vector<c
   return out;
 }
 
+namespace {
+
+uint64_t splitmix64_finalise(uint64_t z) {
+  z += 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+}  // namespace
+
+uint64_t evaluation_stream_seed(uint64_t seed, int64_t epoch, const std::string& partition) {
+  uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a
+  for (const unsigned char c : partition) h = (h ^ c) * 0x100000001b3ULL;
+  // Chained, not XORed side by side: f(seed) ^ f(epoch) would give (1, epoch 2) the stream of (2, epoch 1).
+  return splitmix64_finalise(splitmix64_finalise(splitmix64_finalise(seed) + static_cast<uint64_t>(epoch)) ^ h);
+}
+
 EvalOptions evaluation_options(const ExperimentConfig& config, const torch::Device& device) {
   EvalOptions o;
   o.protocol = config.protocol.test;
@@ -62,7 +80,8 @@ EvalResult evaluate(models::Model& model, const std::vector<const data::Dialogue
   // imder is a schedule over batch positions and has no per-dialogue form; its stream is re-seeded
   // for every evaluation, which makes it just as repeatable.
   const bool fixed = options.fixed_masks && data::ProtocolSpec::parse(options.protocol).name != "imder";
-  auto protocol = data::make_missing_protocol(options.protocol, options.seed,
+  const uint64_t seed = fixed ? options.seed : evaluation_stream_seed(options.seed, options.epoch, options.partition);
+  auto protocol = data::make_missing_protocol(options.protocol, seed,
                                               fixed ? data::RedrawMode::kFixed : data::RedrawMode::kPerBatch);
   metrics::MetricAccumulator acc(dims.task, dims.num_classes);
   EvalResult result;

@@ -17,6 +17,11 @@
 
 namespace merc::train {
 
+// The seed of the per_batch evaluation stream of (epoch, partition): SplitMix64 finalisers chained
+// over the base seed, the epoch and an FNV-1a hash of the partition name, so runs with nearby
+// seeds or epochs get unrelated streams.
+uint64_t evaluation_stream_seed(uint64_t seed, int64_t epoch, const std::string& partition);
+
 // Dialogues in `order` cut into consecutive batches of at most batch_size.
 std::vector<std::vector<const data::Dialogue*>> make_batches(const std::vector<const data::Dialogue*>& dialogues,
                                                              int64_t batch_size);
@@ -24,7 +29,14 @@ std::vector<std::vector<const data::Dialogue*>> make_batches(const std::vector<c
 struct EvalOptions {
   std::string protocol = "complete";  // missing-modality protocol spec
   uint64_t seed = 0;                  // mask seed
-  bool fixed_masks = true;            // true: per-dialogue masks (same every evaluation)
+  // true: per-dialogue masks (the same in every evaluation). false (protocol.test_redraw =
+  // per_batch): new masks every batch from a stream seeded by evaluation_stream_seed(seed, epoch,
+  // partition), so every epoch's evaluation draws new masks, as the published scripts do (their
+  // one numpy stream runs on through train, validation and test), valid and test draw different
+  // ones, and evaluating the selected epoch again (the final test of validation selection, `merc
+  // eval`) sees the masks that epoch saw.
+  bool fixed_masks = true;
+  std::string partition = "test";     // names the per_batch stream: "valid", "test", ...
   int64_t batch_size = 16;
   torch::Device device = torch::kCPU;
   bool keep_predictions = false;

@@ -61,7 +61,7 @@ void ProtocolConfig::visit(FieldVisitor& v) {
   v.field("train", train, "missing-modality protocol for training (complete, fixed:at, random:0.3, ...)");
   v.field("test", test, "missing-modality protocol for validation and test");
   v.field("redraw", redraw, "training masks: per_batch (new every batch) | fixed (per dialogue, every epoch)");
-  v.field("test_redraw", test_redraw, "evaluation masks: fixed (same every evaluation) | per_batch");
+  v.field("test_redraw", test_redraw, "evaluation masks: fixed (per dialogue, same every evaluation) | per_batch (new every batch and every evaluation, as published)");
   v.field("seed", seed, "mask seed; -1 = train.seed");
   v.field("from_stage", from_stage,
           "protocols apply (and epochs are selectable) only from this model stage on; 0 = always");

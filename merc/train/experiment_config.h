@@ -64,7 +64,10 @@ struct ProtocolConfig : ConfigStruct {
   std::string train = "complete";  // missing-modality protocol for training batches
   std::string test = "complete";   // ... for validation and test evaluation
   std::string redraw = "per_batch";      // train masks: per_batch | fixed
-  std::string test_redraw = "fixed";     // eval masks: fixed = the same mask every evaluation
+  // eval masks: fixed = per dialogue, the same in every evaluation (merc's default: selection is
+  // not steered by mask noise); per_batch = new every batch and every epoch's evaluation, as the
+  // published scripts draw them (EvalOptions::fixed_masks).
+  std::string test_redraw = "fixed";
   int64_t seed = -1;               // -1 = train.seed
   // Stage gate for both protocols (MoMKE, method_reference.md §2.4b: all modalities present during
   // stage 1): while the model's stage (Model::stage_for_epoch) is < from_stage, no mask is applied

@@ -296,6 +296,7 @@ TrainResult train_model(const ExperimentConfig& config_in, const data::Dataset& 
     line["train"] = metrics_to_json(train_acc.compute());
     metrics::MetricValues valid_m, test_m;
     if (!rd.valid.empty()) {
+      eval_opts.partition = "valid";
       const EvalResult v = evaluate(*model, rd.valid, dataset.info, dims, loss, eval_opts);
       valid_m = v.metrics;
       valid_m.set("loss", v.loss);  // selectable: train.metric=loss (early stopping on validation loss)
@@ -303,6 +304,7 @@ TrainResult train_model(const ExperimentConfig& config_in, const data::Dataset& 
       line["valid"] = metrics_to_json(valid_m);
     }
     if (config.test_max()) {
+      eval_opts.partition = "test";
       const EvalResult t = evaluate(*model, rd.test, dataset.info, dims, loss, eval_opts);
       test_m = t.metrics;
       test_m.set("loss", t.loss);
@@ -365,6 +367,7 @@ TrainResult train_model(const ExperimentConfig& config_in, const data::Dataset& 
   const auto best = ordered_json::parse(state.best_metrics_json);
   ordered_json valid_j = best.at("valid"), test_j = best.at("test");
   if (!config.test_max()) {
+    eval_opts.partition = "test";
     const EvalResult t = evaluate(*model, rd.test, dataset.info, dims, loss, eval_opts);
     result.test = t.metrics;
     result.test.set("loss", t.loss);
