@@ -92,10 +92,11 @@ RandomMask random_mask(NumpyRandomState& rng, int64_t input_len, double missing_
     }
 
     const double denominator = 1.0 - static_cast<double>(overlap) / one_num;
-    MERC_CHECK(denominator != 0.0,
-               "random_mask: overlap {} equals the number of ones to add (rows {}, missing rate {}); GCNet's code "
-               "divides by zero here",
-               overlap, all_rows, missing_rate);
+    // Every wasted draw overlapped a kept view: GCNet's code divides by zero here and Python stops
+    // (OverflowError). A training run must not: the pass is rejected like one that misses the
+    // tolerance, and the loop draws again. (Only reachable when n1 is a small whole number, e.g.
+    // 35 rows at rate 0.6: n1 = 7.)
+    if (denominator == 0.0) continue;
     const double one_num_iter = one_num / denominator;
     const int64_t threshold2 = python_int(one_num_iter / cells_d * 100.0, input_len, missing_rate);
     rng.randint_fill(0, 100, draws.data(), cells);

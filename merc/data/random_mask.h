@@ -25,8 +25,10 @@
 // merc::Error (Python loops forever or crashes); so is a length/rate for which no count of ones k
 // has |k/(A*V) - one_rate| < 0.005, where Python's loop can never end (random_mask_can_finish;
 // for V = 3 and rates 0.1 ... 0.6 the only such case is A = 33 at rate 0.5); a loop that has not met
-// the tolerance after kRandomMaskMaxTries tries throws (a backstop; typical rates need ~10); a zero
-// denominator 1 - a/n1 throws (Python: OverflowError converting inf to int).
+// the tolerance after kRandomMaskMaxTries tries throws (a backstop; typical rates need ~10). A zero
+// denominator 1 - a/n1 (Python: OverflowError converting inf to int) rejects the pass and draws
+// again, so the protocol never stops a run there; every draw sequence Python completes is
+// reproduced unchanged.
 
 #include <cstdint>
 #include <vector>

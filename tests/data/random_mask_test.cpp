@@ -1,5 +1,7 @@
 #include "merc/data/random_mask.h"
 
+#include <cmath>
+
 #include <gtest/gtest.h>
 
 #include "merc/core/error.h"
@@ -90,6 +92,60 @@ TEST(RandomMask, MeanIsWithinToleranceAndEveryRowKeepsAView) {
       for (int64_t r = 0; r < L; ++r) ASSERT_GE(m.at(r, 0) + m.at(r, 1) + m.at(r, 2), 1) << "row " << r;
     }
   }
+}
+
+TEST(RandomMask, RateOverManyDrawsOfEveryLengthIsWithinTolerance) {
+  // The protocol draws one mask per batch over B*T rows, often fewer than GCNet's 32-row minimum
+  // (the mask is then the first L rows of a 32-row draw, which alone need not meet the tolerance).
+  // Rows are exchangeable, so over many draws the keep rate of any L still averages to the
+  // accepted draws' mean, within kRandomMaskTolerance of 1 - rate. Tolerance of this check: 0.005
+  // plus 4 standard errors of a binomial mean over the cells counted (cells treated as
+  // independent; the rejection step only narrows the spread). Rate 0.7 keeps exactly one view per
+  // row, so its keep rate is 1/3 (effective missing rate 2/3, method_reference §2.4a).
+  NumpyRandomState rng(2024);
+  for (double rate : {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7}) {
+    int64_t kept = 0, cells = 0;
+    for (int draw = 0; draw < 600; ++draw) {
+      const int64_t L = 1 + draw % 40;  // 1 .. 40 rows
+      if (L == 33 && rate == 0.5) continue;  // GCNet's loop cannot end there (test below)
+      const RandomMask m = random_mask(rng, L, rate);
+      for (int64_t r = 0; r < L; ++r) {
+        const int row = m.at(r, 0) + m.at(r, 1) + m.at(r, 2);
+        ASSERT_GE(row, 1) << "rate " << rate << " L " << L;
+        if (rate == 0.7) ASSERT_EQ(row, 1) << "L " << L;
+        kept += row;
+      }
+      cells += 3 * L;
+    }
+    const double expected = rate == 0.7 ? 1.0 / 3.0 : 1.0 - rate;
+    const double mean = static_cast<double>(kept) / static_cast<double>(cells);
+    const double se = std::sqrt(expected * (1.0 - expected) / static_cast<double>(cells));
+    EXPECT_LT(std::fabs(mean - expected), kRandomMaskTolerance + 4.0 * se) << "rate " << rate << " mean " << mean;
+  }
+}
+
+TEST(RandomMask, ZeroDenominatorPassIsRedrawnNotFatal) {
+  // 35 rows at rate 0.6: n1 = 3*35*0.4 - 35 = 7 ones to add, first threshold int(100 * 7/105) = 6.
+  // When exactly 7 of the first randint(0, 100) cells below 6 fall on kept views, GCNet's
+  // 1 - a/n1 is 0 and Python stops. Find a seed whose first pass does that (replaying the draws),
+  // then the mask must still come back valid, from a later pass.
+  uint32_t seed = 0;
+  bool found = false;
+  for (; seed < 20000 && !found; ++seed) {
+    NumpyRandomState replay(seed);
+    const std::vector<int64_t> view = replay.randint(0, 3, 35);
+    std::vector<int64_t> draws(105);
+    replay.randint_fill(0, 100, draws.data(), 105);
+    int64_t overlap = 0;
+    for (int64_t r = 0; r < 35; ++r) overlap += draws[static_cast<size_t>(r * 3 + view[static_cast<size_t>(r)])] < 6;
+    found = overlap == 7;
+  }
+  ASSERT_TRUE(found) << "no seed below 20000 has a zero-denominator first pass";
+  NumpyRandomState rng(seed - 1);
+  RandomMask m;
+  ASSERT_NO_THROW(m = random_mask(rng, 35, 0.6)) << "seed " << seed - 1;
+  EXPECT_LT(std::fabs(m.mean() - 0.4), kRandomMaskTolerance);
+  for (int64_t r = 0; r < 35; ++r) EXPECT_GE(m.at(r, 0) + m.at(r, 1) + m.at(r, 2), 1);
 }
 
 TEST(RandomMask, UnreachableRateThrowsInsteadOfLoopingForever) {
