@@ -35,6 +35,13 @@ void CompConfig::visit(FieldVisitor& v) {
           "gradient modulator: on (works), released (never fires, as the public code), off (ablation)");
   v.field("prompt_row_mask", prompt_row_mask,
           "add the reference's row-constant -1e4 'mask' term to the prompt similarities (no masking, float rounding)");
+  v.field("unimodal_twice", unimodal_twice,
+          "count the stage-1 unimodal losses twice, as the reference's loss sum does (false: once, as the paper writes it)");
+  v.field("coordinator_zero_missing", coordinator_zero_missing,
+          "zero a modality's missing positions before the stage-1 coordinator (the reference does not; stage 0 does)");
+  v.field("modulator_delta", modulator_delta,
+          "classification error of the modulator: released (|logit of the true class - class index|, the reference) "
+          "| probability (1 - softmax probability of the true class)");
 }
 
 CompModel::CompModel(const CompConfig& config, const ModelDims& dims) : Model("comp"), config_(config), dims_(dims) {
@@ -56,6 +63,8 @@ CompModel::CompModel(const CompConfig& config, const ModelDims& dims) : Model("c
              "comp: private_branch must be released or own, got '{}'", c.private_branch);
   MERC_CHECK(c.modulator == "on" || c.modulator == "released" || c.modulator == "off",
              "comp: modulator must be on, released or off, got '{}'", c.modulator);
+  MERC_CHECK(c.modulator_delta == "released" || c.modulator_delta == "probability",
+             "comp: modulator_delta must be released or probability, got '{}'", c.modulator_delta);
 
   for (data::Modality m : kReferenceOrder)
     if (dims.use[data::index_of(m)]) mods_.push_back(m);

@@ -20,7 +20,8 @@
 //      round 2: prompt'_m = PromptFormer2_m(shared_m; prototypes Pi_m);
 //      mixed_{n->m} = lbd * r_{n->m} + (1 - lbd) * prompt'_n;
 //      x_m = block2_m(Linear(H + (U-1)P, H)([shared_m ; mixed_{n->m}])); out_m = head_m(x_m).
-//   6. coordinator: w = softmax(Mlp(U*H -> H -> U)([x_m])); x_joint = [w_m x_m] (not zeroed).
+//   6. coordinator: w = softmax(Mlp(U*H -> H -> U)([x_m])); x_joint = [w_m x_m] (not zeroed;
+//      coordinator_zero_missing zeroes x_m where m is missing first).
 //   Both stages:
 //   7. hidden = x_joint + Dropout(ReLU(Linear(U*H, U*H)(x_joint))), logits = Linear(U*H, C)(hidden).
 //
@@ -30,7 +31,7 @@
 //            L_private = CE(1 - logits, y) (classification) / MSE(out, clamp(1.5 N(0, 1), -3, 3))
 //            (regression, one noise draw per batch shared by the modalities).
 //   stage 1: task loss (fused) weight 1; unimodal = 2 sum_m L(out_m, y) (the reference adds the
-//            unimodal terms twice); reconstruction = MSE([rec_m], [proj_m]) over all S positions;
+//            unimodal terms twice; unimodal_twice = false: once); reconstruction = MSE([rec_m], [proj_m]) over all S positions;
 //            disentangle = L_dis.
 // Gradient modulator (comp_modulator.h): in stage 1 training, forward puts the per-position
 // weights in features["modulator_weights"] (U, S) and after_backward scales the gradient columns
@@ -68,6 +69,9 @@ struct CompConfig : ModelConfig {
   std::string private_branch = "released";  // released (private_a for all) | own
   std::string modulator = "on";             // on | released | off
   bool prompt_row_mask = true;
+  bool unimodal_twice = true;              // stage-1 unimodal losses counted twice (reference) | once
+  bool coordinator_zero_missing = false;   // zero missing positions before the coordinator (stage 0 does)
+  std::string modulator_delta = "released";  // classification Delta: released (logit - class index) | probability
   void visit(FieldVisitor& v) override;
 };
 

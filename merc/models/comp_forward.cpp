@@ -94,7 +94,10 @@ std::vector<torch::Tensor> CompModel::stage1(const Encoded& e, std::vector<torch
     out_m.push_back(b.head(x));
     xs.push_back(x);
   }
-  // Coordinator: per-position softmax weights over the modalities (missing positions not zeroed).
+  // Coordinator: per-position softmax weights over the modalities. The reference does not zero
+  // missing positions here (stage 0 does); coordinator_zero_missing does.
+  if (config_.coordinator_zero_missing)
+    for (size_t i = 0; i < U; ++i) xs[i] = xs[i] * e.mask[i].unsqueeze(-1).to(xs[i].scalar_type());
   weights = torch::softmax(router_(torch::cat(xs, -1)), -1);  // (B, S, U)
   for (size_t i = 0; i < U; ++i) xs[i] = xs[i] * weights.narrow(-1, static_cast<int64_t>(i), 1);
   return xs;
@@ -162,7 +165,7 @@ ModelOutput CompModel::forward(const data::DialogueBatch& input, const ForwardCo
     }
   } else {
     for (const auto& o : out_m) unimodal = unimodal + task(o);
-    unimodal = 2.0 * unimodal;  // the reference adds loss_a + loss_t + loss_v twice
+    if (config_.unimodal_twice) unimodal = 2.0 * unimodal;  // the reference adds loss_a + loss_t + loss_v twice
     out.aux_losses["reconstruction"] = torch::mse_loss(torch::cat(e.rec, -1), torch::cat(e.proj, -1));
   }
   out.aux_losses["unimodal"] = unimodal;
@@ -176,13 +179,11 @@ ModelOutput CompModel::forward(const data::DialogueBatch& input, const ForwardCo
   if (ctx.stage == 1 && training && config_.modulator == "on" && mods_.size() > 1) {
     torch::NoGradGuard no_grad;
     std::vector<torch::Tensor> deltas;
-    for (const auto& o : out_m) {
-      const auto flat = o.detach().reshape({-1, C});
-      deltas.push_back(regression ? (flat.squeeze(1) - score).abs()
-                                  : (flat.gather(1, label.clamp_min(0).unsqueeze(1)).squeeze(1) -
-                                     label.to(flat.scalar_type()))
-                                        .abs());
-    }
+    const comp::DeltaMode mode =
+        config_.modulator_delta == "probability" ? comp::DeltaMode::kProbability : comp::DeltaMode::kReleased;
+    for (const auto& o : out_m)
+      deltas.push_back(regression ? comp::regression_delta(o.detach().reshape({-1}), score)
+                                  : comp::classification_delta(o.detach().reshape({-1, C}), label, mode));
     const auto selected = regression ? target & (score != 0) : target;
     out.features["modulator_weights"] =
         comp::position_weights(torch::stack(deltas, 1).reshape({B, S, -1}), selected.reshape({B, S}));

@@ -8,6 +8,16 @@ namespace {
 constexpr double kSumEps = 1e-10;  // the reference's (sum + 1e-10) denominator
 }
 
+torch::Tensor regression_delta(const torch::Tensor& prediction, const torch::Tensor& score) {
+  return (prediction - score).abs();
+}
+
+torch::Tensor classification_delta(const torch::Tensor& logits, const torch::Tensor& label, DeltaMode mode) {
+  const auto y = label.clamp_min(0).unsqueeze(1);
+  if (mode == DeltaMode::kProbability) return 1.0 - torch::softmax(logits, 1).gather(1, y).squeeze(1);
+  return (logits.gather(1, y).squeeze(1) - label.to(logits.scalar_type())).abs();
+}
+
 torch::Tensor pair_weight(const torch::Tensor& delta_m, const torch::Tensor& delta_n) {
   const auto w = delta_m - delta_n;
   const auto s = w.sum();

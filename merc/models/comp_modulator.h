@@ -6,7 +6,10 @@
 // For the N selected utterances of a batch and each used modality m, an error Delta_m (N):
 //   regression:     Delta_m = |yhat_m - y|                  (unimodal head output)
 //   classification: Delta_m = |logit_m[y] - y|             (raw logit of the true class minus the
-//                                                            class index, as the reference writes it)
+//                                                            class index, as the reference writes it;
+//                                                            modulator_delta: released)
+//                   Delta_m = 1 - softmax(logit_m)[y]       (modulator_delta: probability, an error
+//                                                            in [0, 1] like the paper's |yhat - y|)
 // Pair weight (gradient_weight_single):  W = Delta_m - Delta_n,  S = sum over the N rows of W,
 //   pair(m, n) = (S - W) / (S + 1e-10)                       (N)
 // Modality weight: W_m = mean over n != m of pair(m, n)     (the reference's (a + b) / 2 for three
@@ -22,6 +25,11 @@
 
 namespace merc::models::comp {
 
+enum class DeltaMode { kReleased, kProbability };
+// prediction (N), score (N) -> |prediction - score| (N).
+torch::Tensor regression_delta(const torch::Tensor& prediction, const torch::Tensor& score);
+// logits (N, C), label (N; negative = none, read as class 0, such rows are not selected) -> (N).
+torch::Tensor classification_delta(const torch::Tensor& logits, const torch::Tensor& label, DeltaMode mode);
 // delta_m, delta_n (N) -> (N).
 torch::Tensor pair_weight(const torch::Tensor& delta_m, const torch::Tensor& delta_n);
 // deltas (N, U) -> (N, U) modality weights.

@@ -1,5 +1,7 @@
 #include "merc/models/comp_modulator.h"
 
+#include <cmath>
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -54,6 +56,23 @@ TEST(CompModulator, ScalesGradientColumns) {
   EXPECT_TRUE(torch::equal(grad, torch::tensor({1.f, 2.f, 0.5f, 1.f, 2.f, 0.5f}).reshape({2, 3})));
   auto bad = torch::ones({2, 2});
   EXPECT_THROW(scale_gradient_columns(bad, torch::ones({3})), c10::Error);
+}
+
+// Delta on a hand example: logits [[2, 0, -1], [0.5, 1.5, 0]], labels [0, 1].
+//   released:    |2 - 0| = 2,  |1.5 - 1| = 0.5
+//   probability: 1 - e^2 / (e^2 + 1 + e^-1),  1 - e^1.5 / (e^0.5 + e^1.5 + 1)
+TEST(CompModulator, ClassificationDeltaReleasedAndProbability) {
+  const auto logits = torch::tensor({2.f, 0.f, -1.f, 0.5f, 1.5f, 0.f}).reshape({2, 3});
+  const auto label = torch::tensor({int64_t{0}, int64_t{1}});
+  const auto r = classification_delta(logits, label, DeltaMode::kReleased);
+  EXPECT_NEAR(r[0].item<double>(), 2.0, kTol);
+  EXPECT_NEAR(r[1].item<double>(), 0.5, kTol);
+  const auto p = classification_delta(logits, label, DeltaMode::kProbability);
+  EXPECT_NEAR(p[0].item<double>(), 1.0 - std::exp(2.0) / (std::exp(2.0) + 1.0 + std::exp(-1.0)), kTol);
+  EXPECT_NEAR(p[1].item<double>(), 1.0 - std::exp(1.5) / (std::exp(0.5) + std::exp(1.5) + 1.0), kTol);
+  const auto g = regression_delta(torch::tensor({1.5f, -2.f}), torch::tensor({-0.5f, -2.f}));
+  EXPECT_NEAR(g[0].item<double>(), 2.0, kTol);
+  EXPECT_NEAR(g[1].item<double>(), 0.0, kTol);
 }
 
 }  // namespace modulator_test

@@ -200,6 +200,62 @@ TEST(Comp, ModulatorScalesExactlyThePrototypeColumns) {
   }
 }
 
+TEST(Comp, ProbabilityDeltaFeedsOneMinusTheTrueClassProbability) {
+  CompConfig c = tiny_config();
+  c.modulator_delta = "probability";
+  auto model = build(c, data::Task::kClassification);
+  const auto batch = sweep_batch();
+  const Step s = stage1_step(*model, batch, data::Task::kClassification);
+  const auto& w = s.out.features.at("modulator_weights");  // (U, S)
+  const auto uni = s.out.features.at("unimodal").detach();  // (B, T, U, C)
+  const auto y = batch.label.clamp_min(0);
+  const auto p_true = torch::softmax(uni, -1).gather(3, y.view({4, 5, 1, 1}).expand({4, 5, 3, 1})).squeeze(-1);
+  const auto expected = comp::position_weights(1.0 - p_true, batch.utterance_mask);
+  EXPECT_TRUE(torch::allclose(w.narrow(1, 0, 5), expected, 1e-5, 1e-6));
+  // The released Delta (raw logit minus class index) gives other weights on the same outputs.
+  const auto released = comp::position_weights(
+      (uni.gather(3, y.view({4, 5, 1, 1}).expand({4, 5, 3, 1})).squeeze(-1) - y.unsqueeze(-1).to(torch::kFloat)).abs(),
+      batch.utterance_mask);
+  EXPECT_FALSE(torch::allclose(expected, released, 1e-3, 1e-3));
+}
+
+TEST(Comp, UnimodalTwiceDoublesTheStageOneUnimodalLoss) {
+  for (data::Task task : {data::Task::kRegression, data::Task::kClassification}) {
+    CompConfig once = tiny_config();
+    once.unimodal_twice = false;
+    auto a = build(tiny_config(), task);  // same seed: same weights
+    auto b = build(once, task);
+    for (auto* m : {a.get(), b.get()}) {
+      m->set_stage(1);
+      m->eval();  // no dropout; grad mode stays on, so the losses are computed
+    }
+    const auto batch = sweep_batch();
+    const auto la = a->forward(batch, ForwardContext{3, 1, 0}).aux_losses.at("unimodal");
+    const auto lb = b->forward(batch, ForwardContext{3, 1, 0}).aux_losses.at("unimodal");
+    EXPECT_GT(lb.item<double>(), 0.0);
+    EXPECT_TRUE(torch::equal(la, 2.0 * lb));  // doubling is exact in float32
+  }
+}
+
+TEST(Comp, CoordinatorZeroMissingChangesOnlyPositionsWithAMissingModality) {
+  CompConfig zero = tiny_config();
+  zero.coordinator_zero_missing = true;
+  auto a = build(tiny_config(), data::Task::kClassification);
+  auto b = build(zero, data::Task::kClassification);
+  torch::NoGradGuard ng;
+  const auto batch = sweep_batch();  // dialogue 1, utterance 0 has no visual
+  torch::Tensor wa, wb;
+  for (auto [m, w] : {std::pair{a.get(), &wa}, std::pair{b.get(), &wb}}) {
+    m->set_stage(1);
+    m->eval();
+    *w = m->forward(batch, ForwardContext{3, 1, 0}).features.at("coordinator_weights");  // (B, T, U)
+  }
+  const auto complete = batch.utterance_mask & batch.modality_mask.all(-1);  // every modality present
+  ASSERT_FALSE(complete[1][0].item<bool>());
+  EXPECT_TRUE(torch::equal(wa.index({complete}), wb.index({complete})));
+  EXPECT_FALSE(torch::allclose(wa[1][0], wb[1][0])) << "zeroing the missing visual must move the weights";
+}
+
 TEST(Comp, ReleasedAndOffModulatorsLeaveGradientsUntouched) {
   for (const char* mode : {"released", "off"}) {
     CompConfig c = tiny_config();
@@ -257,6 +313,7 @@ TEST(Comp, BadConfigValuesAreClearErrors) {
   expect_error([](CompConfig& c) { c.hidden_dim = 5; });  // not divisible by 2 heads
   expect_error([](CompConfig& c) { c.modulator = "maybe"; });
   expect_error([](CompConfig& c) { c.private_branch = "shared"; });
+  expect_error([](CompConfig& c) { c.modulator_delta = "logit"; });
   expect_error([](CompConfig& c) { c.lbd = 1.5; });
   expect_error([](CompConfig& c) { c.seq_len = 0; });
 }
