@@ -6,6 +6,11 @@ set -euo pipefail
 MERC=${MERC:-./build/merc}
 OUT=${MERC_RESULTS_DIR:-runs/results}
 SHARED=${MERC_SHARED_DATA:-../shared/data}
+# Debian 12's OpenBLAS 0.3.21 recognises neither the AMD EPYC nor the Intel Xeon cores of the VMs
+# these numbers come from and falls back to its SSE3 (Prescott) kernels, about 2x slower
+# (docs/benchmarks.md). It reads OPENBLAS_CORETYPE when the library loads, so it is set here, for
+# every run of this script, to the AVX2 kernels when the CPU has AVX2 and the caller set nothing.
+if [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -qw avx2 /proc/cpuinfo; then export OPENBLAS_CORETYPE=Haswell; fi
 what=${1:-all}
 
 mosi_poria() {
