@@ -8,6 +8,7 @@
 
 #include "merc/core/error.h"
 #include "merc/data/missing_protocol.h"
+#include "merc/data/splits.h"
 #include "merc/models/model_inputs.h"
 
 namespace merc::train {
@@ -23,22 +24,13 @@ std::vector<std::vector<const data::Dialogue*>> make_batches(const std::vector<c
   return out;
 }
 
-namespace {
-
-uint64_t splitmix64_finalise(uint64_t z) {
-  z += 0x9e3779b97f4a7c15ULL;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-}  // namespace
-
 uint64_t evaluation_stream_seed(uint64_t seed, int64_t epoch, const std::string& partition) {
   uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a
   for (const unsigned char c : partition) h = (h ^ c) * 0x100000001b3ULL;
+  // The first output of a SplitMix64 stream started at x is splitmix64's finaliser of x.
+  const auto mix = [](uint64_t x) { return data::SplitRng(x).next(); };
   // Chained, not XORed side by side: f(seed) ^ f(epoch) would give (1, epoch 2) the stream of (2, epoch 1).
-  return splitmix64_finalise(splitmix64_finalise(splitmix64_finalise(seed) + static_cast<uint64_t>(epoch)) ^ h);
+  return mix(mix(mix(seed) + static_cast<uint64_t>(epoch)) ^ h);
 }
 
 EvalOptions evaluation_options(const ExperimentConfig& config, const torch::Device& device) {

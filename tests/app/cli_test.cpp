@@ -1,4 +1,5 @@
 #include "merc/app/cli.h"
+#include "cli_test_util.h"
 
 #include <gtest/gtest.h>
 
@@ -15,17 +16,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct CliResult {
-  int code;
-  std::string out;
-  std::string err;
-};
-
-CliResult run(std::vector<std::string> args) {
-  std::ostringstream out, err;
-  const int code = run_cli(args, out, err);
-  return {code, out.str(), err.str()};
-}
+using testing::CliResult;
+const auto run = testing::cli;
 
 const std::string kMosiFixture = (fs::path(MERC_FIXTURE_DIR) / "mosi").string();
 

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "merc/app/cli.h"
+#include "cli_test_util.h"
 #include "merc/io/binary_file.h"
 
 namespace merc::app {
@@ -23,16 +24,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int code;
-  std::string out, err;
-};
-
-Result cli(std::vector<std::string> args) {
-  std::ostringstream out, err;
-  const int code = run_cli(args, out, err);
-  return {code, out.str(), err.str()};
-}
+using Result = testing::CliResult;
+using testing::cli;
 
 fs::path imer_fixture(const std::string& rel) { return fs::path(MERC_FIXTURE_DIR) / "imer" / rel; }
 

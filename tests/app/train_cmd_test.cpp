@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "merc/app/cli.h"
+#include "cli_test_util.h"
 #include "merc/data/dataset_file.h"
 #include "merc/io/binary_file.h"
 #include "merc/io/npy.h"
@@ -19,16 +20,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int code;
-  std::string out, err;
-};
-
-Result cli(std::vector<std::string> args) {
-  std::ostringstream out, err;
-  const int code = run_cli(args, out, err);
-  return {code, out.str(), err.str()};
-}
+using Result = testing::CliResult;
+using testing::cli;
 
 class TrainCmdTest : public ::testing::Test {
  protected:
