@@ -1,0 +1,12 @@
+#pragma once
+// The per-model NameTable builders (one file each: <model>_names.cpp), listed in registry.cpp.
+
+#include "merc/models/upstream/name_table.h"
+#include "merc/models/model.h"
+
+namespace merc::models::upstream {
+
+// Each takes the model's own config type through ModelConfig (merc::Error for another model's).
+// Declare yours here and add its row to registry.cpp.
+
+}  // namespace merc::models::upstream
