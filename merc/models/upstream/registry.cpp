@@ -15,7 +15,12 @@ const std::vector<UpstreamEntry>& upstream_registry() {
 }
 
 const UpstreamEntry& find_upstream(const std::string& model) {
-  return registry_find(upstream_registry(), model, "model with an upstream name table");
+  for (const auto& e : upstream_registry())
+    if (e.name == model) return e;
+  const std::vector<std::string> names = registry_names(upstream_registry());
+  throw UnknownNameError(fmt::format("model '{}' has no upstream name table, so it cannot import the authors' "
+                                     "checkpoints (models that can: {}); --names merc reads merc's own names",
+                                     model, names.empty() ? "none yet" : fmt::format("{}", fmt::join(names, ", "))));
 }
 
 }  // namespace merc::models::upstream
