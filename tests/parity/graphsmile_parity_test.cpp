@@ -251,6 +251,29 @@ TEST_P(GraphSmileParity, OneTrainingStep) {
   EXPECT_LE(flipped, compared / 1000 + 1);
 }
 
+TEST_P(GraphSmileParity, ExportGivesBackTheCheckpoint) {
+  // merc weights under upstream names (export-weights --names upstream): every key the table maps,
+  // bit for bit; the keys left out are exactly the table's ignored ones.
+  Imported r = import_command(GetParam());
+  const std::string checkpoint = (fixture_dir(GetParam()) / "checkpoint.pth").string();
+  std::map<std::string, torch::Tensor> file;
+  for (const auto& t : models::upstream::read_state_dict(checkpoint)) file[t.name] = t.value;
+  const auto exported = models::upstream::export_upstream_state(*r.model, r.table);
+  size_t ignored = 0;
+  for (const auto& [key, value] : file) {
+    bool is_ignored = false;
+    for (const auto& ig : r.table.ignored)
+      is_ignored |= ig.prefix ? key.rfind(ig.key, 0) == 0 : key == ig.key;
+    ignored += is_ignored ? 1 : 0;
+  }
+  EXPECT_EQ(exported.size() + ignored, file.size());
+  for (const auto& t : exported) {
+    SCOPED_TRACE(t.name);
+    ASSERT_TRUE(file.count(t.name));
+    EXPECT_TRUE(torch::equal(t.value.to(file.at(t.name).scalar_type()), file.at(t.name)));
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Commands, GraphSmileParity, ::testing::Values("iemocap", "meld"));
 
 TEST(GraphSmileParitySensitivity, BatchingAndBatchNormOverPaddingMatter) {
