@@ -9,21 +9,27 @@ Upstream: github lijfrank-open/GraphSmile at 96745a22cb001a6bf1f14be4ae51b35e3a6
 
 Run (Debian's python3-torch 1.13 + numpy, pandas, scikit-learn; GraphSmile needs no PyG):
 
-    /usr/bin/python3 scripts/parity/graphsmile.py [OUT_DIR] [--upstream DIR] [--commands iemocap,meld]
+    /usr/bin/python3 scripts/parity/graphsmile.py [OUT_DIR] [--upstream DIR] [--commands iemocap,iemocap4,meld,mosei7]
 
 OUT_DIR defaults to tests/fixtures/parity/graphsmile; one subfolder per README command mirrored:
 
   iemocap/  run.py --dataset IEMOCAP --epochs 120 --textf_mode textf0 --loss_type emo_sen_sft
             --lr 1e-04 --batch_size 16 --hidden_dim 512 --win 17 17 --heter_n_layers 7 7 7
             --drop 0.2 --shift_win 19 --lambd 1.0 1.0 0.7
+  iemocap4/ run.py --dataset IEMOCAP4 --epochs 120 --textf_mode textf0 --loss_type emo_sen_sft
+            --lr 3e-04 --batch_size 16 --hidden_dim 256 --win 5 5 --heter_n_layers 4 4 4
+            --drop 0.2 --shift_win 10 --lambd 1.0 0.6 0.6
   meld/     run.py --dataset MELD --epochs 50 --textf_mode textf0 --loss_type emo_sen_sft
             --lr 7e-05 --batch_size 16 --hidden_dim 384 --win 3 3 --heter_n_layers 5 5 5
             --drop 0.2 --shift_win 3 --lambd 1.0 0.5 0.2
+  mosei7/   run.py --dataset CMUMOSEI7 --epochs 60 --textf_mode textf0 --loss_type emo_sen_sft
+            --lr 8e-05 --batch_size 32 --hidden_dim 256 --win 5 5 --heter_n_layers 2 2 2
+            --drop 0.4 --shift_win 2 --lambd 1.0 0.8 1.0
 
 Every flag is kept except --hidden_dim, shrunk to 16 (a 512-wide model with 3 x 7 graph layers is
 ~45 MB) -- a size changed only through the upstream's own command-line flag. The input dims are
-run.py's (IEMOCAP text 4 x 1024, visual 342, audio 1582; MELD text 4 x 1024, visual 342, audio
-300), and every HeterGConv_Edge keeps its hard-coded 500000 learnable edge weights (no flag
+run.py's (IEMOCAP text 4 x 1024, visual 342, audio 1582; IEMOCAP4 text 1024, visual 512, audio
+100; MELD text 4 x 1024, visual 342, audio 300; CMUMOSEI7 text 1024, visual 35, audio 384), and every HeterGConv_Edge keeps its hard-coded 500000 learnable edge weights (no flag
 exists), so checkpoint.pth is ~6 MB on disk, almost all of it the 1.0 tail of those vectors
 (git stores it compressed to a few kB).
 
@@ -50,7 +56,7 @@ Files per command folder:
                           graphsmile-meld readers
   checkpoint.pth          torch.save(DDP-style state_dict)
   eval_prob.npy           (N, C) float32 softmax(logit_emo), model.eval(), the test split through
-                          the upstream test loader (testVid order, batch_size 16, no shuffle),
+                          the upstream test loader (testVid order, --batch_size, no shuffle),
                           utterances in batch_to_all_tva order (dialogue after dialogue)
   eval_fused.npy          (N, H) float32 feat_fusion, same order
   step.npz                ONE training step from checkpoint.pth on the train dialogues listed in
@@ -89,19 +95,33 @@ COMMANDS = {
     "iemocap": dict(dataset="IEMOCAP", epochs=120, textf_mode="textf0", loss_type="emo_sen_sft", lr=1e-4,
                     batch_size=16, hidden_dim=HIDDEN, win=[17, 17], heter_n_layers=[7, 7, 7], drop=0.2,
                     shift_win=19, lambd=[1.0, 1.0, 0.7]),
+    "iemocap4": dict(dataset="IEMOCAP4", epochs=120, textf_mode="textf0", loss_type="emo_sen_sft", lr=3e-4,
+                     batch_size=16, hidden_dim=HIDDEN, win=[5, 5], heter_n_layers=[4, 4, 4], drop=0.2,
+                     shift_win=10, lambd=[1.0, 0.6, 0.6]),
     "meld": dict(dataset="MELD", epochs=50, textf_mode="textf0", loss_type="emo_sen_sft", lr=7e-5, batch_size=16,
                  hidden_dim=HIDDEN, win=[3, 3], heter_n_layers=[5, 5, 5], drop=0.2, shift_win=3,
                  lambd=[1.0, 0.5, 0.2]),
+    "mosei7": dict(dataset="CMUMOSEI7", epochs=60, textf_mode="textf0", loss_type="emo_sen_sft", lr=8e-5,
+                   batch_size=32, hidden_dim=HIDDEN, win=[5, 5], heter_n_layers=[2, 2, 2], drop=0.4, shift_win=2,
+                   lambd=[1.0, 0.8, 1.0]),
 }
 # run.py main(): embedding_dims = [text, visual, audio] and n_classes_emo per dataset.
-EMBEDDING_DIMS = {"IEMOCAP": [1024, 342, 1582], "MELD": [1024, 342, 300]}
-N_CLASSES = {"IEMOCAP": 6, "MELD": 7}
-# merc's sentiment map for MELD (configs/experiments/graphsmile_meld.yaml); IEMOCAP's is the loader's.
+EMBEDDING_DIMS = {"IEMOCAP": [1024, 342, 1582], "IEMOCAP4": [1024, 512, 100], "MELD": [1024, 342, 300],
+                  "CMUMOSEI7": [1024, 35, 384]}
+N_CLASSES = {"IEMOCAP": 6, "IEMOCAP4": 4, "MELD": 7, "CMUMOSEI7": 7}
+# merc's sentiment map for MELD (configs/experiments/graphsmile_meld.yaml); the others are the loaders'.
 MELD_SENTIMENT = [1, -1, 0, 0, 2, 0, 0]
+# CMU-MOSEI scores the synthetic utterances draw from: every 7-class bin, its edges and exact 0.
+MOSEI_SCORES = [-3.0, -2.5, -2.0, -1.5, -1.0, -0.4, 0.0, 0.0, 0.3, 1.0, 1.6, 2.0, 2.6]
 
-# Test split: 16 dialogues in the first batch (one of 21 utterances, so the 17/17 window and the
-# shift window of 19 cut it), 2 more in the second batch (edge positions restart there).
-TEST_LENGTHS = [2, 21, 1, 3, 2, 1, 2, 3, 1, 2, 2, 1, 3, 2, 1, 2, 3, 2]
+# Test split: one full batch of dialogues (one longer than the graph window and the shift chunk,
+# so both cut it) and 2 more in the second batch (edge positions restart there).
+TEST_LENGTHS = {
+    "iemocap": [2, 21, 1, 3, 2, 1, 2, 3, 1, 2, 2, 1, 3, 2, 1, 2, 3, 2],
+    "meld": [2, 21, 1, 3, 2, 1, 2, 3, 1, 2, 2, 1, 3, 2, 1, 2, 3, 2],
+    "iemocap4": [2, 13, 1, 3, 2, 1, 2, 3, 1, 2, 2, 1, 3, 2, 1, 2, 3, 2],
+    "mosei7": [2, 9] + [1, 2, 3] * 10 + [3, 2],
+}
 # Train split: the step batch is its first 4 dialogues (different lengths: padding in the batch).
 TRAIN_LENGTHS = [7, 3, 1, 5, 2]
 STEP_DIALOGUES = 4
@@ -119,34 +139,39 @@ def quantised(rng, shape):
     return (np.round(rng.standard_normal(shape) * 8.0) / 8.0).astype(np.float32)
 
 
-def make_dataset(dataset, rng):
+def make_dataset(dataset, test_lengths, rng):
     """The upstream pickle tuple for `dataset` and the (train, test) vid lists."""
     dims = EMBEDDING_DIMS[dataset]
     C = N_CLASSES[dataset]
-    if dataset == "IEMOCAP":
-        train = ["Ses01F_impro0%d" % i for i in range(1, len(TRAIN_LENGTHS) + 1)]
-        test = ["Ses05M_script0%02d" % i for i in range(1, len(TEST_LENGTHS) + 1)]
-    else:
+    if dataset == "MELD":
         train = list(range(10, 10 + len(TRAIN_LENGTHS)))
-        test = list(range(1100, 1100 + len(TEST_LENGTHS)))
-    lengths = dict(zip(train + test, TRAIN_LENGTHS + TEST_LENGTHS))
+        test = list(range(1100, 1100 + len(test_lengths)))
+    else:
+        train = ["Ses01F_impro%02d" % i for i in range(1, len(TRAIN_LENGTHS) + 1)]
+        test = ["Ses05M_script%02d" % i for i in range(1, len(test_lengths) + 1)]
+    lengths = dict(zip(train + test, TRAIN_LENGTHS + test_lengths))
     ids, speakers, labels, sentiments, sentences = {}, {}, {}, {}, {}
-    text = [{} for _ in range(4)]
+    n_text = 1 if dataset in ("IEMOCAP4", "CMUMOSEI7") else 4
+    text = [{} for _ in range(n_text)]
     audio, visual = {}, {}
     for d, vid in enumerate(train + test):
         L = lengths[vid]
         ids[vid] = ["%s_%d" % (vid, u) for u in range(L)]
-        lab = [int((3 * d + 5 * u) % C) for u in range(L)]
-        if dataset == "MELD" and vid in train[:STEP_DIALOGUES]:
-            lab = [x if x != 1 else 4 for x in lab]  # no surprise in the step batch (see the docstring)
-        labels[vid] = lab
-        if dataset == "IEMOCAP":
-            speakers[vid] = ["M" if (d + u) % 3 else "F" for u in range(L)]
+        if dataset == "CMUMOSEI7":
+            labels[vid] = [MOSEI_SCORES[(3 * d + 5 * u) % len(MOSEI_SCORES)] for u in range(L)]
         else:
+            lab = [int((3 * d + 5 * u) % C) for u in range(L)]
+            if dataset == "MELD" and vid in train[:STEP_DIALOGUES]:
+                lab = [x if x != 1 else 4 for x in lab]  # no surprise in the step batch (see the docstring)
+            labels[vid] = lab
+        if dataset == "MELD":
             speakers[vid] = [[1 if k == (d + u) % 4 else 0 for k in range(9)] for u in range(L)]
-            sentiments[vid] = [MELD_SENTIMENT[x] if MELD_SENTIMENT[x] >= 0 else 2 * (u % 2) for u, x in enumerate(lab)]
+            sentiments[vid] = [MELD_SENTIMENT[x] if MELD_SENTIMENT[x] >= 0 else 2 * (u % 2)
+                               for u, x in enumerate(labels[vid])]
+        else:
+            speakers[vid] = ["M" if (d + u) % 3 else "F" for u in range(L)]
         sentences[vid] = ["utterance %d of %s" % (u, vid) for u in range(L)]
-        for k in range(4):
+        for k in range(n_text):
             text[k][vid] = quantised(rng, (L, dims[0]))
         visual[vid] = quantised(rng, (L, dims[1]))
         audio[vid] = quantised(rng, (L, dims[2]))
@@ -154,10 +179,14 @@ def make_dataset(dataset, rng):
         # IEMOCAPDataset_BERT: (videoIDs, videoSpeakers, videoLabels, videoText0..3, videoAudio,
         # videoVisual, videoSentence, trainVid, testVid)
         tup = (ids, speakers, labels, *text, audio, visual, sentences, train, test)
-    else:
+    elif dataset == "MELD":
         # MELDDataset_BERT: (videoIDs, videoSpeakers, videoLabels, videoSentiments, videoText0..3,
         # videoAudio, videoVisual, videoSentence, trainVid, testVid, _)
         tup = (ids, speakers, labels, sentiments, *text, audio, visual, sentences, train, test, None)
+    else:
+        # IEMOCAPDataset_BERT4 / CMUMOSEIDataset7: (videoIDs, videoSpeakers, videoLabels, videoText,
+        # videoAudio, videoVisual, videoSentence, trainVid, testVid)
+        tup = (ids, speakers, labels, text[0], audio, visual, sentences, train, test)
     return tup, train, test
 
 
@@ -222,14 +251,19 @@ def edge_count(lengths, win_p, win_f, num_modal=2):
     return e * num_modal * (num_modal - 1)
 
 
-STEP_KEYS = [
-    "dim_layer_t.0.weight", "dim_layer_t.0.bias", "dim_layer_v.0.weight", "dim_layer_a.0.bias",
-    "batchnorms_t.0.weight", "batchnorms_t.0.bias", "batchnorms_t.0.running_mean", "batchnorms_t.0.running_var",
-    "batchnorms_t.0.num_batches_tracked", "hetergconv_tv.edge_weight", "hetergconv_ta.edge_weight",
-    "hetergconv_tv.hetergcn_layers.0.hetergconv.weight", "hetergconv_ta.hetergcn_layers.2.hetergconv.bias",
-    "hetergconv_va.fc_layers.1.0.weight", "hetergconv_tv.fc_layers.4.0.bias", "modal_fusion.0.weight",
-    "emo_output.weight", "emo_output.bias", "sen_output.weight", "senshift.shift_output_layer.0.weight",
-]
+def step_keys(args):
+    """The tensors whose gradient and updated value the fixture keeps (first and last graph layers)."""
+    keys = ["dim_layer_t.0.weight", "dim_layer_t.0.bias", "dim_layer_v.0.weight", "dim_layer_a.0.bias",
+            "batchnorms_t.0.weight", "batchnorms_t.0.bias", "batchnorms_t.0.running_mean",
+            "batchnorms_t.0.running_var", "batchnorms_t.0.num_batches_tracked"]
+    for pair, n in zip(("tv", "ta", "va"), args.heter_n_layers):
+        keys.append("hetergconv_%s.edge_weight" % pair)
+    keys += ["hetergconv_tv.hetergcn_layers.0.hetergconv.weight",
+             "hetergconv_ta.hetergcn_layers.%d.hetergconv.bias" % (args.heter_n_layers[1] - 1),
+             "hetergconv_va.fc_layers.%d.0.weight" % (args.heter_n_layers[2] - 1), "hetergconv_tv.fc_layers.0.0.bias",
+             "modal_fusion.0.weight", "emo_output.weight", "emo_output.bias", "sen_output.weight",
+             "senshift.shift_output_layer.0.weight"]
+    return keys
 
 
 def make_command(name, out_dir, upstream):
@@ -243,7 +277,8 @@ def make_command(name, out_dir, upstream):
     dataset = args.dataset
     os.makedirs(out_dir, exist_ok=True)
     rng = np.random.default_rng(20240 + len(name))
-    tup, train, test = make_dataset(dataset, rng)
+    test_lengths = TEST_LENGTHS[name]
+    tup, train, test = make_dataset(dataset, test_lengths, rng)
     pkl = os.path.join(out_dir, "%s_features.pkl" % dataset)
     with open(pkl, "wb") as f:
         pickle.dump(tup, f, protocol=4)
@@ -252,7 +287,7 @@ def make_command(name, out_dir, upstream):
     up_trainer.seed_everything()
     model = up_model.GraphSmile(args, EMBEDDING_DIMS[dataset], N_CLASSES[dataset])
     gen = torch.Generator().manual_seed(7 + len(name))
-    batches = [TEST_LENGTHS[i:i + args.batch_size] for i in range(0, len(TEST_LENGTHS), args.batch_size)]
+    batches = [test_lengths[i:i + args.batch_size] for i in range(0, len(test_lengths), args.batch_size)]
     batches.append(TRAIN_LENGTHS[:STEP_DIALOGUES])
     edges = [edge_count(b, args.win[0], args.win[1]) for b in batches]
     perturb(model, gen, max(edges))
@@ -268,7 +303,8 @@ def make_command(name, out_dir, upstream):
     up_trainer.seed_everything()
     model = up_model.GraphSmile(args, EMBEDDING_DIMS[dataset], N_CLASSES[dataset])
     model.load_state_dict(collections.OrderedDict((k[len("module."):], v) for k, v in loaded.items()))
-    dataset_class = {"IEMOCAP": up_data.IEMOCAPDataset_BERT, "MELD": up_data.MELDDataset_BERT}[dataset]
+    dataset_class = {"IEMOCAP": up_data.IEMOCAPDataset_BERT, "IEMOCAP4": up_data.IEMOCAPDataset_BERT4,
+                     "MELD": up_data.MELDDataset_BERT, "CMUMOSEI7": up_data.CMUMOSEIDataset7}[dataset]
     testset = dataset_class(pkl, train=False)
     test_loader = DataLoader(testset, batch_size=args.batch_size, collate_fn=testset.collate_fn, num_workers=0)
     model.eval()
@@ -280,7 +316,7 @@ def make_command(name, out_dir, upstream):
             fused.append(feat)
     probs = torch.cat(probs).numpy().astype(np.float32)
     fused = torch.cat(fused).numpy().astype(np.float32)
-    assert probs.shape[0] == sum(TEST_LENGTHS)
+    assert probs.shape[0] == sum(test_lengths)
     np.save(os.path.join(out_dir, "eval_prob.npy"), probs)
     np.save(os.path.join(out_dir, "eval_fused.npy"), fused)
 
@@ -308,7 +344,7 @@ def make_command(name, out_dir, upstream):
                                    args.loss_type, args.lambd, args.epochs, args.classify, args.shift_win)
     after = model.state_dict()
     step = {"losses": np.array([loss.item(), loss_emo.item(), loss_sen.item(), loss_sft.item()], np.float32)}
-    for key in STEP_KEYS:
+    for key in step_keys(args):
         t = after[key].detach().clone()
         g = grads[key].grad if key in grads else None
         if key.endswith("edge_weight"):
@@ -329,7 +365,7 @@ def make_command(name, out_dir, upstream):
         train_vids=[str(v) for v in train],
         test_vids=[str(v) for v in test],
         train_lengths=TRAIN_LENGTHS,
-        test_lengths=TEST_LENGTHS,
+        test_lengths=test_lengths,
         eval_batches=batches[:-1],
         eval_edges=edges[:-1],
         step_vids=[str(v) for v in train[:STEP_DIALOGUES]],
@@ -348,7 +384,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("out", nargs="?", default=os.path.join(REPO_ROOT, "tests", "fixtures", "parity", "graphsmile"))
     ap.add_argument("--upstream", default=os.environ.get("GRAPHSMILE_DIR", "/work/scratch/upstream/GraphSmile"))
-    ap.add_argument("--commands", default="iemocap,meld")
+    ap.add_argument("--commands", default="iemocap,iemocap4,meld,mosei7")
     a = ap.parse_args()
     sys.path.insert(0, a.upstream)
     torch.set_num_threads(1)

@@ -2,23 +2,25 @@
 // the checkpoint that scripts/parity/graphsmile.py saved from the upstream model (DDP-style keys,
 // "module." prefix), reads the upstream's own dataset pickle with its graphsmile-* reader, and
 // reproduces (a) the eval-mode emotion probabilities and fused features of every test utterance,
-// batched as the upstream test loader batches (testVid order, 16 dialogues a batch; the order
+// batched as the upstream test loader batches (testVid order, --batch_size dialogues a batch; the order
 // matters because GraphSmile's edge weights belong to edge positions in the batch), and (b) one
 // training step: the three losses, the gradients, and the tensors after the AdamW step.
 //
 // Commands mirrored (README), --hidden_dim shrunk to 16 (see the script):
 //   iemocap  configs/experiments/graphsmile_iemocap.yaml
+//   iemocap4 configs/experiments/graphsmile_iemocap4.yaml
 //   meld     configs/experiments/graphsmile_meld.yaml (its sentiment map approximates the annotated
 //            MELD sentiments; the fixture's sentiments follow the map, see the script)
+//   mosei7   configs/experiments/graphsmile_mosei7.yaml (32 dialogues a batch)
 // No switch is needed: merc's defaults are the upstream quirks (bn_over_padding, position edge
 // weights with 500000 slots). run.py's AdamW has amsgrad=True and merc's adamw does not: on the
 // first step from a fresh optimizer max(v_0 = 0, v_1) = v_1, so one step is the same update.
 
 #include <cmath>
 #include <cstring>
-#include <iostream>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <string>
@@ -143,7 +145,7 @@ TEST_P(GraphSmileParity, EvalProbabilitiesAndFusedFeatures) {
   for (size_t i = 0; i < vids.size(); ++i) ASSERT_EQ(test[i]->id, vids[i]);
 
   train::EvalOptions opts;
-  opts.batch_size = r.config.train.batch_size;  // 16, run.py --batch_size
+  opts.batch_size = r.config.train.batch_size;  // run.py --batch_size (merc's default evaluation batching)
   ASSERT_EQ(opts.batch_size, r.manifest["run_py_flags"]["batch_size"].get<int64_t>());
   opts.keep_predictions = true;
   opts.keep_features = true;
@@ -274,7 +276,7 @@ TEST_P(GraphSmileParity, ExportGivesBackTheCheckpoint) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Commands, GraphSmileParity, ::testing::Values("iemocap", "meld"));
+INSTANTIATE_TEST_SUITE_P(Commands, GraphSmileParity, ::testing::Values("iemocap", "iemocap4", "meld", "mosei7"));
 
 TEST(GraphSmileParitySensitivity, BatchingAndBatchNormOverPaddingMatter) {
   // The fixture would not be matched with merc's other batchings or its bn_over_padding: false:
