@@ -9,6 +9,7 @@ const std::vector<UpstreamEntry>& upstream_registry() {
   // THE table of upstream name tables: {merc model, upstream repository@commit, table builder}.
   static const std::vector<UpstreamEntry> table = registry_checked(
       std::vector<UpstreamEntry>{
+          {"graphsmile", "lijfrank-open/GraphSmile@96745a2", graphsmile_names},
       },
       "upstream name table");
   return table;

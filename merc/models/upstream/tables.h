@@ -9,4 +9,7 @@ namespace merc::models::upstream {
 // Each takes the model's own config type through ModelConfig (merc::Error for another model's).
 // Declare yours here and add its row to registry.cpp.
 
+// graphsmile_names.cpp: lijfrank-open/GraphSmile@96745a2 (model.py, module.py).
+NameTable graphsmile_names(const ModelConfig& config, const ModelDims& dims);
+
 }  // namespace merc::models::upstream
