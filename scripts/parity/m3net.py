@@ -32,7 +32,7 @@ Departures, all in sizes only (no behavioural argument differs from the command)
 
 What it writes under OUT (default tests/fixtures/parity/m3net):
   IEMOCAP_features/*.pkl   the dataset (graph_erc_data.py; the same dialogues as moed's)
-  best_model.pth.tar       the state_dict after a few epochs of the published optimizer
+  best_model.pth.tar       the state_dict after PRETRAIN_EPOCHS (40) epochs of the published optimizer
   test_probs.npy           (N_test, 6) float32: exp(log_prob) of the --testing path (model.eval(),
                            test loader batch_size 16, file order, one batch)
   test_fused.npy           (N_test, 144) float32: HyperGCN's output before dropout/ReLU/smax_fc
@@ -59,6 +59,10 @@ import graph_erc_data as gd  # noqa: E402
 from moed import IEMOCAP_TRAIN, IEMOCAP_TEST  # noqa: E402  (the same dialogues)
 
 UPSTREAM = 'feiyuchen7/M3NET@4d0fa88'
+# Epochs of the published optimizer on the train split before the checkpoint is saved: enough
+# for the learnable weights that start at a constant (M3Net's hyperedge/EW weights, ones) and the
+# BatchNorm running statistics to move visibly away from their initial values.
+PRETRAIN_EPOCHS = 40
 SEED = 1475  # train.py: "We use seed = 1475 on IEMOCAP"
 
 COMMAND = dict(base_model='GRU', dropout=0.5, lr=0.0001, batch_size=16, graph_type='hyper', epochs=80,
@@ -144,7 +148,7 @@ def main():
 
         model = build_model(model_mod.Model)
         optimizer = torch.optim.Adam(model.parameters(), lr=COMMAND['lr'], weight_decay=DEFAULTS['l2'])
-        for e in range(4):
+        for e in range(PRETRAIN_EPOCHS):
             model.train()
             gd.seed_everything(SEED)
             for data in train_loader:

@@ -34,7 +34,7 @@ Departures, all in sizes only (no behavioural argument differs from the commands
 What it writes under OUT/<iemocap|meld>/ (OUT default tests/fixtures/parity/moed):
   IEMOCAP_features/*.pkl or MELD_features/*.pkl  the dataset (graph_erc_data.py), train + test
   best_model_IEMOCAP.pth / best_model_MELD.pth  torch.save(model.state_dict(), path) exactly as
-      train.py saves it, after a few training epochs of the published optimizer on the train
+      train.py saves it, after PRETRAIN_EPOCHS (40) epochs of the published optimizer on the train
       split (so BatchNorm running statistics and weights are not at their initial values)
   test_probs.npy      (N_test, C) float32: exp(log_prob) of the --testing path (model.eval(),
                       test loader batch_size 32, file order, all test dialogues in one batch)
@@ -66,6 +66,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import graph_erc_data as gd  # noqa: E402
 
 UPSTREAM = 'edm-anonymous/MoED@d35f7a4'
+# Epochs of the published optimizer on the train split before the checkpoint is saved: enough
+# for the learnable weights that start at a constant (M3Net's hyperedge/EW weights, ones) and the
+# BatchNorm running statistics to move visibly away from their initial values.
+PRETRAIN_EPOCHS = 40
 SEED = 67137  # train.py: seed = 67137
 
 COMMANDS = {
@@ -198,7 +202,7 @@ def generate(dataset, out_root):
         model = build_model(model_mod.Model, cmd, sizes)
         loss_fn = loss_function(model_mod, dataset)
         optimizer = torch.optim.Adam(model.parameters(), lr=cmd['lr'], weight_decay=DEFAULTS['l2'])
-        for _ in range(4):
+        for _ in range(PRETRAIN_EPOCHS):
             model.train()
             gd.seed_everything(SEED)
             for data in train_loader:
