@@ -9,4 +9,9 @@ namespace merc::models::upstream {
 // Each takes the model's own config type through ModelConfig (merc::Error for another model's).
 // Declare yours here and add its row to registry.cpp.
 
+// edm-anonymous/MoED@d35f7a4 (moed_names.cpp).
+NameTable moed_name_table(const ModelConfig& config, const ModelDims& dims);
+// feiyuchen7/M3NET@4d0fa88 (m3net_names.cpp).
+NameTable m3net_name_table(const ModelConfig& config, const ModelDims& dims);
+
 }  // namespace merc::models::upstream
