@@ -10,6 +10,8 @@ const std::vector<UpstreamEntry>& upstream_registry() {
   static const std::vector<UpstreamEntry> table = registry_checked(
       std::vector<UpstreamEntry>{
           {"graphsmile", "lijfrank-open/GraphSmile@96745a2", graphsmile_names},
+          {"m3net", "feiyuchen7/M3NET@4d0fa88", m3net_name_table},
+          {"moed", "edm-anonymous/MoED@d35f7a4", moed_name_table},
       },
       "upstream name table");
   return table;
