@@ -9,6 +9,8 @@ const std::vector<UpstreamEntry>& upstream_registry() {
   // THE table of upstream name tables: {merc model, upstream repository@commit, table builder}.
   static const std::vector<UpstreamEntry> table = registry_checked(
       std::vector<UpstreamEntry>{
+          {"comp", "WenjueHE/2026-AAAI-ComP@28192d3", comp_name_table},
+          {"momke", "wxxv/MoMKE@2dceb57", momke_name_table},
       },
       "upstream name table");
   return table;

@@ -9,4 +9,9 @@ namespace merc::models::upstream {
 // Each takes the model's own config type through ModelConfig (merc::Error for another model's).
 // Declare yours here and add its row to registry.cpp.
 
+// comp_names.cpp: WenjueHE/2026-AAAI-ComP@28192d3 (needs audio, text and visual).
+NameTable comp_name_table(const ModelConfig& config, const ModelDims& dims);
+// momke_names.cpp: wxxv/MoMKE@2dceb57 (needs audio, text and visual).
+NameTable momke_name_table(const ModelConfig& config, const ModelDims& dims);
+
 }  // namespace merc::models::upstream
