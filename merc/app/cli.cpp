@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "merc/app/data_cmd.h"
+#include "merc/app/import_cmd.h"
 #include "merc/app/train_cmd.h"
 #include "merc/core/allocator.h"
 #include "merc/core/error.h"
@@ -116,6 +117,27 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   predict->add_option("--threads", predict_args.threads, "torch threads")->check(CLI::Range(0, 256));
   predict->add_option("--device", predict_args.device, "cpu | cuda | cuda:N");
 
+  ImportArgs import_args;
+  CLI::App* import_ckpt = app.add_subcommand(
+      "import-checkpoint", "load an upstream PyTorch checkpoint (torch.save) into a merc run directory");
+  add_config_options(import_ckpt, &import_args.config);
+  import_ckpt->add_option("--checkpoint", import_args.checkpoint, "torch.save file (.pth/.pt; zip or legacy format)")
+      ->required();
+  import_ckpt->add_option("--out", import_args.out, "run directory to write")->required();
+  import_ckpt->add_option("--state-dict-key", import_args.state_dict_key,
+                          "path of dict keys to the state_dict, e.g. state_dict or model/net (default: found)");
+  import_ckpt->add_option("--names", import_args.names, "key names in the file: upstream (the authors' code) | merc")
+      ->check(CLI::IsMember({"upstream", "merc"}));
+  import_ckpt->add_flag("--keep-module-prefix", import_args.keep_module_prefix,
+                        "do not strip the DataParallel 'module.' prefix");
+
+  ExportWeightsArgs export_args;
+  CLI::App* export_w = app.add_subcommand("export-weights", "write a run's weights as safetensors");
+  export_w->add_option("--run", export_args.run, "run directory")->required();
+  export_w->add_option("--to", export_args.to, "output .safetensors file")->required();
+  export_w->add_option("--names", export_args.names, "upstream (loadable by the authors' code) | merc")
+      ->check(CLI::IsMember({"upstream", "merc"}));
+
   SweepArgs sweep_args;
   CLI::App* sweep = app.add_subcommand("sweep", "train over missing rates x seeds x conditions; results table");
   add_config_options(sweep, &sweep_args.config);
@@ -160,6 +182,8 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     if (eval->parsed()) return run_eval(eval_args, out);
     if (predict->parsed()) return run_predict(predict_args, out);
     if (sweep->parsed()) return run_sweep_cmd(sweep_args, out);
+    if (import_ckpt->parsed()) return run_import_checkpoint(import_args, out);
+    if (export_w->parsed()) return run_export_weights(export_args, out);
     if (list->parsed()) return run_list(list_what, out);
   } catch (const merc::Error& e) {
     err << "merc: error: " << e.what() << "\n";

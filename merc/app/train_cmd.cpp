@@ -15,6 +15,7 @@
 
 #include "merc/app/data_cmd.h"
 #include "merc/app/eval_outputs.h"
+#include "merc/app/run_dir.h"
 #include "merc/core/error.h"
 #include "merc/data/text_featurizer.h"
 #include "merc/io/binary_file.h"
@@ -31,7 +32,6 @@ namespace fs = std::filesystem;
 using nlohmann::ordered_json;
 
 namespace {
-constexpr const char* kFeaturizerFile = "text_featurizer.safetensors";
 
 bool has_any_features(const data::Dataset& ds) {
   for (int64_t d : ds.info.modality_dims)
@@ -173,49 +173,6 @@ int run_train(const TrainArgs& args, std::ostream& out) {
 
 namespace {
 
-struct LoadedRun {
-  train::ExperimentConfig config;
-  models::ModelDims dims;
-  std::shared_ptr<models::Model> model;
-  int64_t epoch = 0;
-  int stage = 0;  // the model stage of the weights (multi-stage models forward per stage)
-  std::vector<std::string> class_names;  // as trained
-};
-
-LoadedRun load_run(const std::string& dir, int64_t threads, const std::string& device) {
-  const std::string weights = (fs::path(dir) / "model.pt").string();
-  MERC_CHECK(fs::is_directory(dir), "run directory '{}' does not exist", dir);
-  MERC_CHECK(fs::exists(weights), "{} has no model.pt (the run has not finished an epoch)", dir);
-  const train::CheckpointHeader h = train::read_checkpoint_header(weights);
-  LoadedRun r;
-  apply_yaml_text(r.config, h.config_yaml, weights + " (config)");
-  if (threads >= 0) r.config.train.threads = threads;
-  if (!device.empty()) r.config.train.device = device;
-  r.dims = h.dims;
-  train::configure_torch(r.config.train);
-  r.model = models::build_model(*r.config.model, r.dims);
-  const train::WeightsInfo info = train::load_weights(weights, *r.model);
-  r.epoch = info.epoch;
-  r.class_names = info.class_names;
-  r.stage = info.stage;
-  r.model->set_stage(info.stage);
-  r.model->to(train::resolve_device(r.config.train.device));
-  r.model->eval();
-  return r;
-}
-
-// The featurizer a run was trained with: its own directory's, or, for a run inside a sweep
-// (<sweep>/<protocol>/seed-<n>/) or a fold (<folds>/<scheme>/), the one the sweep or fold runner
-// fitted once at its root. The run's own path when none exists (the loader's error names it).
-std::string run_featurizer_path(const std::string& run) {
-  fs::path dir = fs::path(run);
-  for (int up = 0; up < 3 && !dir.empty(); ++up, dir = dir.parent_path()) {
-    const fs::path p = dir / kFeaturizerFile;
-    if (fs::exists(p)) return p.string();
-  }
-  return (fs::path(run) / kFeaturizerFile).string();
-}
-
 // A protocol spec as a directory name: "random:0.3" -> "random_0.3".
 std::string export_dir_name(const std::string& protocol) {
   std::string s = protocol;
@@ -304,11 +261,17 @@ int run_eval(const EvalArgs& args, std::ostream& out) {
                       {"selection_note", selection}, {"epoch", run.epoch},
                       {"dataset", ds.info.name},  {"split", rd.scheme.name},  {"partition", partition},
                       {"results", results}};
+    if (run.imported) {
+      j["selection"] = "imported";
+      j["imported"] = {{"checkpoint", run.provenance.checkpoint}, {"sha256", run.provenance.sha256},
+                       {"upstream", run.provenance.upstream}};
+    }
     out << j.dump(2) << "\n";
     return 0;
   }
   out << fmt::format("run {} (epoch {}, selection: {}) on {} split '{}' partition '{}'\n", args.run, run.epoch,
-                     selection, ds.info.name, rd.scheme.name, partition);
+                     run.imported ? "none, " + run.provenance.describe() : selection, ds.info.name, rd.scheme.name,
+                     partition);
   out << fmt::format("| {:<14} |", "protocol");
   for (const auto& [k, _] : rows.front().second) out << fmt::format(" {:>11} |", k);
   out << "\n|" << std::string(16, '-') << "|";
@@ -367,8 +330,11 @@ int run_predict(const PredictArgs& args, std::ostream& out) {
   // Class names as trained, whatever the new file says.
   const std::string csv = predictions_csv(r.predictions, task, run.class_names, /*with_probabilities=*/true);
   io::write_file_atomically(args.out, csv);
-  out << fmt::format("wrote {} predictions for {} dialogues to {} (model from epoch {}, selection: {})\n",
-                     r.predictions.size(), dialogues.size(), args.out, run.epoch, train::selection_label(config));
+  const std::string origin = run.imported ? run.provenance.describe()
+                                          : fmt::format("model from epoch {}, selection: {}", run.epoch,
+                                                        train::selection_label(config));
+  out << fmt::format("wrote {} predictions for {} dialogues to {} ({})\n", r.predictions.size(), dialogues.size(),
+                     args.out, origin);
   return 0;
 }
 

@@ -31,11 +31,37 @@ enum class PyType {
   kNumpyScalar,  // numpy scalar (numpy.core.multiarray.scalar): a 0-d NdArray
   kDtype,        // numpy.dtype object: its NdArray has no data, only dtype
   kGlobal,       // an allow-listed callable that was never called (e.g. a class reference)
+  kTorchStorage, // torch.save storage reference (persistent id), PickleOptions::torch only
+  kTorchTensor,  // torch tensor / Parameter rebuilt from a storage reference, PickleOptions::torch only
 };
 
 struct PyGlobal {
   std::string module;
   std::string name;
+};
+
+// torch.save support (PickleOptions::torch). Tensor data lives outside the pickle (zip members or
+// the legacy format's trailing storages), so the VM only records references; merc/io/
+// torch_checkpoint.h resolves them against the storages and checks every bound.
+enum class TorchDType { kFloat32, kFloat64, kFloat16, kBFloat16, kInt64, kInt32, kInt16, kInt8, kUInt8, kBool };
+const char* torch_dtype_name(TorchDType dtype);  // "float32", "bfloat16", ...
+int64_t torch_dtype_size(TorchDType dtype);       // bytes per element
+
+struct TorchStorageRef {
+  std::string key;       // zip: data/<key>; legacy: the storage's key in the trailing list
+  TorchDType dtype = TorchDType::kFloat32;
+  int64_t numel = 0;     // elements of this storage (or of the legacy view)
+  int64_t view_offset = 0;  // legacy storage views only: element offset into the root storage
+  std::string location;  // "cpu", "cuda:0", ... (informational: merc loads to the CPU)
+};
+
+struct TorchTensorRef {
+  TorchStorageRef storage;
+  int64_t offset = 0;            // in elements, into the storage
+  std::vector<int64_t> shape;
+  std::vector<int64_t> stride;   // in elements
+  bool requires_grad = false;
+  bool parameter = false;        // rebuilt through torch._utils._rebuild_parameter
 };
 
 class PyValue {
@@ -62,6 +88,8 @@ class PyValue {
   const std::string& as_bytes() const;  // bytes / bytearray
   const NdArray& as_array() const;      // ndarray, numpy scalar, dtype
   const PyGlobal& as_global() const;
+  const TorchStorageRef& as_torch_storage() const;
+  const TorchTensorRef& as_torch_tensor() const;
 
   // Elements of a tuple, list, set or frozenset (sets keep pickle insertion order).
   const std::vector<PyRef>& items() const;
@@ -84,6 +112,9 @@ class PyValue {
   static std::shared_ptr<PyValue> dict(std::vector<std::pair<PyRef, PyRef>> items, bool ordered = false);
   static std::shared_ptr<PyValue> array(PyType type, NdArray arr);
   static std::shared_ptr<PyValue> global(PyGlobal g);
+  static std::shared_ptr<PyValue> torch_storage(TorchStorageRef s);
+  static std::shared_ptr<PyValue> torch_tensor(TorchTensorRef t);
+  TorchTensorRef& mutable_torch_tensor();
 
   // Mutators used by the VM (APPEND(S), SETITEM(S), ADDITEMS, BUILD). Not for library users.
   std::vector<PyRef>& mutable_items();
@@ -110,7 +141,7 @@ class PyValue {
   char dtype_text_kind_ = 0;
   int64_t dtype_text_chars_ = 0;
   std::variant<std::monostate, bool, int64_t, double, std::string, std::vector<PyRef>,
-               std::vector<std::pair<PyRef, PyRef>>, NdArray, PyGlobal>
+               std::vector<std::pair<PyRef, PyRef>>, NdArray, PyGlobal, TorchStorageRef, TorchTensorRef>
       value_;
 };
 
@@ -125,11 +156,20 @@ struct PickleOptions {
   int max_nesting = 1000;
   int64_t max_memo_entries = 1 << 26;
   int64_t max_alloc_bytes = int64_t{1} << 36;  // single array or string
+  // torch.save's object pickle: accept its persistent ids ('storage', StorageType, key, location,
+  // numel[, view]) and the tensor-rebuild functions and storage classes (torch._utils.
+  // _rebuild_tensor_v2 / _rebuild_tensor / _rebuild_parameter, torch.FloatStorage, ...). Still
+  // executes nothing: tensors become TorchTensorRef values.
+  bool torch = false;
 };
 
 // Parses a whole pickle. `source_name` (usually the path) prefixes every error message.
 PyRef parse_pickle(std::string_view bytes, const std::string& source_name,
                    const PickleOptions& options = {});
+// Like parse_pickle, for a pickle followed by other data (torch's legacy format stores several
+// pickles back to back): sets *consumed to the number of bytes up to and including STOP.
+PyRef parse_pickle_prefix(std::string_view bytes, const std::string& source_name, const PickleOptions& options,
+                          size_t* consumed);
 // Reads the file and parses it. Errors name the file.
 PyRef load_pickle_file(const std::string& path, const PickleOptions& options = {});
 

@@ -62,6 +62,13 @@ std::string allowed_globals_text();
 // Calls an allow-listed callable (REDUCE, INST, OBJ, NEWOBJ) with positional `args`.
 std::shared_ptr<PyValue> call_global(const PyGlobal& callee, const std::vector<PyRef>& args,
                                      const CallSite& site);
+// ---- torch.save support (pickle_torch.cpp), active with PickleOptions::torch ----
+bool is_torch_global(std::string_view module, std::string_view name);
+std::shared_ptr<PyValue> call_torch_global(const PyGlobal& callee, const std::vector<PyRef>& args,
+                                           const CallSite& site);
+// BINPERSID: a storage reference from torch's persistent id tuple.
+std::shared_ptr<PyValue> torch_persistent_load(const PyValue& pid, const CallSite& site);
+
 // BUILD: applies `state` to `target` (ndarray shell, dtype, OrderedDict).
 void build_value(PyValue& target, const PyValue& state, const CallSite& site);
 

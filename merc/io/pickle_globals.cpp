@@ -360,6 +360,7 @@ std::string allowed_globals_text() {
 
 std::shared_ptr<PyValue> call_global(const PyGlobal& callee, const std::vector<PyRef>& args,
                                      const CallSite& site) {
+  if (site.options.torch && is_torch_global(callee.module, callee.name)) return call_torch_global(callee, args, site);
   const AllowedGlobal* g = find_allowed(callee.module, callee.name);
   if (!g) site.fail(fmt::format("forbidden global {}.{}", callee.module, callee.name));
   switch (g->behaviour) {
@@ -421,6 +422,9 @@ void build_value(PyValue& target, const PyValue& state, const CallSite& site) {
   if (target.type() == PyType::kDict) {
     // OrderedDict's state is its instance __dict__: only "nothing" is meaningful here.
     if (state.is_none() || (state.is_dict() && state.size() == 0)) return;
+    // torch's state_dict is an OrderedDict carrying a `_metadata` attribute (module versions for
+    // _load_from_state_dict); it says nothing about the tensors, so a checkpoint read drops it.
+    if (site.options.torch && state.is_dict() && state.size() == 1 && state.get("_metadata")) return;
     site.fail(fmt::format("BUILD of dict with state {} is not supported", describe(state)));
   }
   site.fail(fmt::format("BUILD on {} is not supported (only numpy arrays, dtypes, OrderedDict)", target.type_name()));

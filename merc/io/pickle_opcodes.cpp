@@ -20,6 +20,16 @@ bool is_unhashable(const PyValue& v) {
 }  // namespace
 
 void PickleVm::push_global(std::string_view module, std::string_view name) {
+  if (options_.torch && is_torch_global(module, name)) {
+    push(PyValue::global(PyGlobal{std::string(module), std::string(name)}));
+    return;
+  }
+  if (options_.torch && !is_allowed_global(module, name))
+    fail(fmt::format("forbidden global {}.{}: this checkpoint holds pickled Python objects, not only tensors and "
+                     "containers (e.g. a whole model saved with torch.save(model), whose class this is). merc runs "
+                     "no code from checkpoints: in Python, load it and save its weights instead, "
+                     "torch.save(model.state_dict(), 'weights.pth')",
+                     std::string(module.substr(0, 200)), std::string(name.substr(0, 200))));
   if (!is_allowed_global(module, name))
     fail(fmt::format("forbidden global {}.{} (allowed: {})", std::string(module.substr(0, 200)),
                      std::string(name.substr(0, 200)), allowed_globals_text()));
@@ -322,7 +332,14 @@ bool PickleVm::step(uint8_t op, CallSite& site) {
     }
 
     // ---- deliberately unsupported ----
-    case 'P': case 'Q':
+    case 'Q':  // BINPERSID
+      if (options_.torch) {
+        PyRef pid = pop("BINPERSID");
+        push(torch_persistent_load(*pid, site));
+        return false;
+      }
+      fail("BINPERSID: persistent ids are not supported (the pickle references external objects)");
+    case 'P':
       fail(fmt::format("{}: persistent ids are not supported (the pickle references external objects)",
                        op == 'P' ? "PERSID" : "BINPERSID"));
     case 0x82: case 0x83: case 0x84:

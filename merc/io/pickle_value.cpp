@@ -116,6 +116,17 @@ void pyvalue_repr_into(std::string& out, const PyValue& v, size_t limit) {
     case PyType::kGlobal:
       out += "<global " + v.as_global().module + "." + v.as_global().name + ">";
       return;
+    case PyType::kTorchStorage: {
+      const TorchStorageRef& st = v.as_torch_storage();
+      out += fmt::format("<torch storage '{}' {} x {}>", st.key.substr(0, 40), st.numel, torch_dtype_name(st.dtype));
+      return;
+    }
+    case PyType::kTorchTensor: {
+      const TorchTensorRef& t = v.as_torch_tensor();
+      out += fmt::format("tensor(shape=({}), dtype={}{})", fmt::join(t.shape, ", "), torch_dtype_name(t.storage.dtype),
+                         t.parameter ? ", parameter" : "");
+      return;
+    }
   }
 }
 
@@ -142,6 +153,8 @@ std::string PyValue::type_name() const {
     case PyType::kNumpyScalar: return std::string(pyvalue_scalar_type_name(std::get<NdArray>(value_).dtype));
     case PyType::kDtype: return "numpy.dtype";
     case PyType::kGlobal: return "global";
+    case PyType::kTorchStorage: return "torch storage";
+    case PyType::kTorchTensor: return "torch.Tensor";
   }
   return "?";
 }
@@ -202,6 +215,21 @@ const NdArray& PyValue::as_array() const {
 const PyGlobal& PyValue::as_global() const {
   if (type_ != PyType::kGlobal) pyvalue_wrong_type("global", *this);
   return std::get<PyGlobal>(value_);
+}
+
+const TorchStorageRef& PyValue::as_torch_storage() const {
+  if (type_ != PyType::kTorchStorage) pyvalue_wrong_type("torch storage", *this);
+  return std::get<TorchStorageRef>(value_);
+}
+
+const TorchTensorRef& PyValue::as_torch_tensor() const {
+  if (type_ != PyType::kTorchTensor) pyvalue_wrong_type("torch.Tensor", *this);
+  return std::get<TorchTensorRef>(value_);
+}
+
+TorchTensorRef& PyValue::mutable_torch_tensor() {
+  if (type_ != PyType::kTorchTensor) pyvalue_wrong_type("torch.Tensor", *this);
+  return std::get<TorchTensorRef>(value_);
 }
 
 const std::vector<PyRef>& PyValue::items() const {
@@ -303,6 +331,20 @@ std::shared_ptr<PyValue> PyValue::global(PyGlobal g) {
   auto p = std::make_shared<PyValue>();
   p->type_ = PyType::kGlobal;
   p->value_ = std::move(g);
+  return p;
+}
+
+std::shared_ptr<PyValue> PyValue::torch_storage(TorchStorageRef st) {
+  auto p = std::make_shared<PyValue>();
+  p->type_ = PyType::kTorchStorage;
+  p->value_ = std::move(st);
+  return p;
+}
+
+std::shared_ptr<PyValue> PyValue::torch_tensor(TorchTensorRef t) {
+  auto p = std::make_shared<PyValue>();
+  p->type_ = PyType::kTorchTensor;
+  p->value_ = std::move(t);
   return p;
 }
 

@@ -339,6 +339,14 @@ PyRef parse_pickle(std::string_view bytes, const std::string& source_name, const
   return vm.run();
 }
 
+PyRef parse_pickle_prefix(std::string_view bytes, const std::string& source_name, const PickleOptions& options,
+                          size_t* consumed) {
+  pickle_detail::PickleVm vm(bytes, source_name, options);
+  PyRef out = vm.run();
+  *consumed = vm.position();
+  return out;
+}
+
 std::vector<std::string> pickle_allowed_globals() {
   std::vector<std::string> out;
   const std::string all = pickle_detail::allowed_globals_text();

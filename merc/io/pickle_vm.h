@@ -24,6 +24,7 @@ class PickleVm {
   PickleVm& operator=(const PickleVm&) = delete;
 
   PyRef run();
+  size_t position() const { return pos_; }  // bytes consumed (after run: up to and including STOP)
 
  private:
   // Executes one opcode; true after STOP.

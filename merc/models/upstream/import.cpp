@@ -16,26 +16,26 @@ namespace merc::models::upstream {
 
 namespace {
 
-std::string shape_str(const torch::Tensor& t) { return fmt::format("{}", fmt::join(t.sizes().vec(), "x")); }
+std::string upstream_shape_str(const torch::Tensor& t) { return fmt::format("{}", fmt::join(t.sizes().vec(), "x")); }
 
-bool matches(const std::string& key, const std::string& pattern, bool prefix) {
+bool upstream_matches(const std::string& key, const std::string& pattern, bool prefix) {
   return prefix ? key.compare(0, pattern.size(), pattern) == 0 : key == pattern;
 }
 
-const IgnoredKey* find_ignored(const NameTable& table, const std::string& key) {
+const IgnoredKey* upstream_find_ignored(const NameTable& table, const std::string& key) {
   for (const auto& ig : table.ignored)
-    if (matches(key, ig.key, ig.prefix)) return &ig;
+    if (upstream_matches(key, ig.key, ig.prefix)) return &ig;
   return nullptr;
 }
 
-bool is_merc_only(const NameTable& table, const std::string& name) {
+bool upstream_is_merc_only(const NameTable& table, const std::string& name) {
   for (const auto& m : table.merc_only)
-    if (matches(name, m.name, m.prefix)) return true;
+    if (upstream_matches(name, m.name, m.prefix)) return true;
   return false;
 }
 
 // Every parameter and buffer of the model by name (the tensors share storage with the model).
-std::map<std::string, torch::Tensor> merc_tensors(Model& model) {
+std::map<std::string, torch::Tensor> upstream_merc_tensors(Model& model) {
   std::map<std::string, torch::Tensor> out;
   for (const auto& p : model.named_parameters(/*recurse=*/true)) out[p.key()] = p.value();
   for (const auto& b : model.named_buffers(/*recurse=*/true)) out[b.key()] = b.value();
@@ -45,14 +45,14 @@ std::map<std::string, torch::Tensor> merc_tensors(Model& model) {
 // Problems are listed at most this many per kind; the count says how many more.
 constexpr size_t kMaxListed = 40;
 
-void add_section(std::string& msg, const char* title, const std::vector<std::string>& items) {
+void upstream_add_section(std::string& msg, const char* title, const std::vector<std::string>& items) {
   if (items.empty()) return;
   msg += fmt::format("\n  {} ({}):", title, items.size());
   for (size_t i = 0; i < items.size() && i < kMaxListed; ++i) msg += "\n    " + items[i];
   if (items.size() > kMaxListed) msg += fmt::format("\n    ... and {} more", items.size() - kMaxListed);
 }
 
-TensorList apply_transform(const TensorTransform& f, const TensorList& in) {
+TensorList upstream_convert(const TensorTransform& f, const TensorList& in) {
   if (!f) return in;
   return f(in);
 }
@@ -63,7 +63,7 @@ ImportReport load_upstream_state(Model& model, const NameTable& table, const std
                                  const std::string& source) {
   std::map<std::string, torch::Tensor> file;
   for (const auto& t : state) file[t.name] = t.value;
-  std::map<std::string, torch::Tensor> mine = merc_tensors(model);
+  std::map<std::string, torch::Tensor> mine = upstream_merc_tensors(model);
 
   std::vector<std::string> missing, unmapped, bad_shape, unfilled, unknown_merc, twice;
   std::set<std::string> used_keys, filled;
@@ -90,10 +90,10 @@ ImportReport load_upstream_state(Model& model, const NameTable& table, const std
                               "name ({} -> {})", table.model, fmt::join(rule.upstream, ", "), fmt::join(rule.merc, ", ")));
     TensorList out;
     try {
-      out = apply_transform(rule.to_merc, in);
+      out = upstream_convert(rule.to_merc, in);
     } catch (const std::exception& e) {
       std::vector<std::string> shapes;
-      for (size_t i = 0; i < in.size(); ++i) shapes.push_back(rule.upstream[i] + " " + shape_str(in[i]));
+      for (size_t i = 0; i < in.size(); ++i) shapes.push_back(rule.upstream[i] + " " + upstream_shape_str(in[i]));
       bad_shape.push_back(fmt::format("{}: {}", fmt::join(shapes, ", "), e.what()));
       continue;
     }
@@ -109,8 +109,8 @@ ImportReport load_upstream_state(Model& model, const NameTable& table, const std
       if (!filled.insert(name).second) twice.push_back(name);
       if (it->second.sizes() != out[i].sizes()) {
         bad_shape.push_back(fmt::format("{} {} -> merc {} {}", fmt::join(rule.upstream, " + "),
-                                        rule.to_merc ? "(transformed) " + shape_str(out[i]) : shape_str(out[i]), name,
-                                        shape_str(it->second)));
+                                        rule.to_merc ? "(transformed) " + upstream_shape_str(out[i]) : upstream_shape_str(out[i]), name,
+                                        upstream_shape_str(it->second)));
         continue;
       }
       copies.emplace_back(it->second, out[i]);
@@ -118,22 +118,22 @@ ImportReport load_upstream_state(Model& model, const NameTable& table, const std
   }
   for (const auto& t : state) {
     if (used_keys.count(t.name)) continue;
-    if (find_ignored(table, t.name)) {
+    if (upstream_find_ignored(table, t.name)) {
       ++report.ignored_keys;
       continue;
     }
-    unmapped.push_back(fmt::format("{} {}", t.name, shape_str(t.value)));
+    unmapped.push_back(fmt::format("{} {}", t.name, upstream_shape_str(t.value)));
   }
   for (const auto& [name, tensor] : mine)
-    if (!filled.count(name) && !is_merc_only(table, name)) unfilled.push_back(fmt::format("{} {}", name, shape_str(tensor)));
+    if (!filled.count(name) && !upstream_is_merc_only(table, name)) unfilled.push_back(fmt::format("{} {}", name, upstream_shape_str(tensor)));
 
   std::string msg;
-  add_section(msg, "keys the model needs that the file lacks", missing);
-  add_section(msg, "keys in the file that no rule maps", unmapped);
-  add_section(msg, "shape mismatches", bad_shape);
-  add_section(msg, "merc tensors no key fills", unfilled);
-  add_section(msg, "names in the table that the merc model does not have", unknown_merc);
-  add_section(msg, "merc tensors filled twice", twice);
+  upstream_add_section(msg, "keys the model needs that the file lacks", missing);
+  upstream_add_section(msg, "keys in the file that no rule maps", unmapped);
+  upstream_add_section(msg, "shape mismatches", bad_shape);
+  upstream_add_section(msg, "merc tensors no key fills", unfilled);
+  upstream_add_section(msg, "names in the table that the merc model does not have", unknown_merc);
+  upstream_add_section(msg, "merc tensors filled twice", twice);
   if (!msg.empty())
     MERC_FORMAT_ERROR(source,
                       "this checkpoint does not fit model '{}' as configured (upstream names from {}; is it the "
@@ -148,7 +148,7 @@ ImportReport load_upstream_state(Model& model, const NameTable& table, const std
 }
 
 std::vector<NamedTensor> export_upstream_state(Model& model, const NameTable& table) {
-  std::map<std::string, torch::Tensor> mine = merc_tensors(model);
+  std::map<std::string, torch::Tensor> mine = upstream_merc_tensors(model);
   torch::NoGradGuard no_grad;
   std::vector<NamedTensor> out;
   for (const auto& rule : table.rules) {
@@ -159,7 +159,7 @@ std::vector<NamedTensor> export_upstream_state(Model& model, const NameTable& ta
                  table.model, n);
       in.push_back(it->second.detach().cpu());
     }
-    TensorList up = apply_transform(rule.to_upstream, in);
+    TensorList up = upstream_convert(rule.to_upstream, in);
     MERC_CHECK(up.size() == rule.upstream.size(), "upstream name table of '{}': the inverse transform of {} returned {} "
                "tensors", table.model, fmt::join(rule.merc, ", "), up.size());
     for (size_t i = 0; i < up.size(); ++i) out.push_back(NamedTensor{rule.upstream[i], up[i].contiguous()});

@@ -13,5 +13,11 @@ namespace merc::models::upstream {
 NameTable comp_name_table(const ModelConfig& config, const ModelDims& dims);
 // momke_names.cpp: wxxv/MoMKE@2dceb57 (needs audio, text and visual).
 NameTable momke_name_table(const ModelConfig& config, const ModelDims& dims);
+// graphsmile_names.cpp: lijfrank-open/GraphSmile@96745a2 (model.py, module.py).
+NameTable graphsmile_names(const ModelConfig& config, const ModelDims& dims);
+// edm-anonymous/MoED@d35f7a4 (moed_names.cpp).
+NameTable moed_name_table(const ModelConfig& config, const ModelDims& dims);
+// feiyuchen7/M3NET@4d0fa88 (m3net_names.cpp).
+NameTable m3net_name_table(const ModelConfig& config, const ModelDims& dims);
 
 }  // namespace merc::models::upstream
