@@ -9,9 +9,11 @@ const std::vector<UpstreamEntry>& upstream_registry() {
   // THE table of upstream name tables: {merc model, upstream repository@commit, table builder}.
   static const std::vector<UpstreamEntry> table = registry_checked(
       std::vector<UpstreamEntry>{
+          {"comp", "WenjueHE/2026-AAAI-ComP@28192d3", comp_name_table},
           {"graphsmile", "lijfrank-open/GraphSmile@96745a2", graphsmile_names},
           {"m3net", "feiyuchen7/M3NET@4d0fa88", m3net_name_table},
           {"moed", "edm-anonymous/MoED@d35f7a4", moed_name_table},
+          {"momke", "wxxv/MoMKE@2dceb57", momke_name_table},
       },
       "upstream name table");
   return table;

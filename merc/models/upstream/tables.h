@@ -9,6 +9,10 @@ namespace merc::models::upstream {
 // Each takes the model's own config type through ModelConfig (merc::Error for another model's).
 // Declare yours here and add its row to registry.cpp.
 
+// comp_names.cpp: WenjueHE/2026-AAAI-ComP@28192d3 (needs audio, text and visual).
+NameTable comp_name_table(const ModelConfig& config, const ModelDims& dims);
+// momke_names.cpp: wxxv/MoMKE@2dceb57 (needs audio, text and visual).
+NameTable momke_name_table(const ModelConfig& config, const ModelDims& dims);
 // graphsmile_names.cpp: lijfrank-open/GraphSmile@96745a2 (model.py, module.py).
 NameTable graphsmile_names(const ModelConfig& config, const ModelDims& dims);
 // edm-anonymous/MoED@d35f7a4 (moed_names.cpp).
