@@ -90,7 +90,7 @@ ImportReport load_upstream_state(Model& model, const NameTable& table, const std
                               "name ({} -> {})", table.model, fmt::join(rule.upstream, ", "), fmt::join(rule.merc, ", ")));
     TensorList out;
     try {
-      out = apply(rule.to_merc, in);
+      out = (apply)(rule.to_merc, in);
     } catch (const std::exception& e) {
       std::vector<std::string> shapes;
       for (size_t i = 0; i < in.size(); ++i) shapes.push_back(rule.upstream[i] + " " + shape_str(in[i]));
@@ -159,7 +159,7 @@ std::vector<NamedTensor> export_upstream_state(Model& model, const NameTable& ta
                  table.model, n);
       in.push_back(it->second.detach().cpu());
     }
-    TensorList up = apply(rule.to_upstream, in);
+    TensorList up = (apply)(rule.to_upstream, in);
     MERC_CHECK(up.size() == rule.upstream.size(), "upstream name table of '{}': the inverse transform of {} returned {} "
                "tensors", table.model, fmt::join(rule.merc, ", "), up.size());
     for (size_t i = 0; i < up.size(); ++i) out.push_back(NamedTensor{rule.upstream[i], up[i].contiguous()});

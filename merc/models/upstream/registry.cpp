@@ -9,6 +9,8 @@ const std::vector<UpstreamEntry>& upstream_registry() {
   // THE table of upstream name tables: {merc model, upstream repository@commit, table builder}.
   static const std::vector<UpstreamEntry> table = registry_checked(
       std::vector<UpstreamEntry>{
+          {"gcnet", "zeroQiaoba/GCNet@8cce4a0", gcnet_names},
+          {"mmgcn", "hujingwen6666/MMGCN@85732d9", mmgcn_names},
       },
       "upstream name table");
   return table;
