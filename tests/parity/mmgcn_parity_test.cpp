@@ -34,7 +34,7 @@
 #include "merc/train/losses.h"
 #include "merc/train/optimizers.h"
 
-namespace merc {
+namespace merc::mmgcn_parity {
 namespace {
 
 namespace fs = std::filesystem;
@@ -63,7 +63,9 @@ torch::Tensor read_npy(const fs::path& path) {
 }
 
 data::Dataset read_fixture_dataset() {
-  return data::read_dataset(fixture_dir() / "IEMOCAP_features" / "IEMOCAP_features.pkl");
+  data::ReadOptions options;
+  options.format = "m3net-iemocap";  // detection expects the real feature dims (textCNN 100, ...)
+  return data::read_dataset(fixture_dir() / "IEMOCAP_features" / "IEMOCAP_features.pkl", options);
 }
 
 train::ExperimentConfig parity_config(std::vector<std::string> overrides = {}) {
@@ -184,4 +186,4 @@ TEST(MmgcnParity, AnotherModelsCheckpointIsRefusedWithItsKeys) {
 }
 
 }  // namespace
-}  // namespace merc
+}  // namespace merc::mmgcn_parity
