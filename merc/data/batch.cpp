@@ -25,6 +25,7 @@ DialogueBatch swapped(const DialogueBatch& b, BatchLayout target) {
   out.modality_mask = swap01(b.modality_mask);
   for (auto& f : out.unmasked_features) f = swap01(f);
   out.unmasked_modality_mask = swap01(b.unmasked_modality_mask);
+  out.protocol_keep = swap01(b.protocol_keep);
   out.label = swap01(b.label);
   out.score = swap01(b.score);
   return out;
@@ -44,6 +45,7 @@ DialogueBatch DialogueBatch::to(const torch::Device& device) const {
   out.modality_mask = move(modality_mask, device);
   for (auto& f : out.unmasked_features) f = move(f, device);
   out.unmasked_modality_mask = move(unmasked_modality_mask, device);
+  out.protocol_keep = move(protocol_keep, device);
   out.label = move(label, device);
   out.score = move(score, device);
   out.lengths = move(lengths, device);

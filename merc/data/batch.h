@@ -33,6 +33,9 @@ struct DialogueBatch {
   // loss); predictions must never read them.
   std::array<torch::Tensor, kNumModalities> unmasked_features;
   torch::Tensor unmasked_modality_mask;
+  // The protocol's keep mask (B, T, 3) as drawn, padding rows included (set with the two above):
+  // only GCNet's reference-row reconstruction loss reads it (its padding rows carry masks too).
+  torch::Tensor protocol_keep;
 
   int64_t batch_size() const { return static_cast<int64_t>(dialogue_id.size()); }
   int64_t max_length() const;  // T

@@ -102,6 +102,7 @@ void apply_missing(DialogueBatch& batch, const torch::Tensor& keep) {
   if (!batch.unmasked_modality_mask.defined()) {
     batch.unmasked_modality_mask = batch.modality_mask;
     batch.unmasked_features = batch.features;
+    batch.protocol_keep = k;
   }
   batch.modality_mask = batch.modality_mask & k & batch.utterance_mask.unsqueeze(-1);
   for (int m = 0; m < kNumModalities; ++m) {

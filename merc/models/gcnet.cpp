@@ -23,6 +23,15 @@ void GcnetConfig::visit(FieldVisitor& v) {
   v.field("recon_reference_rows", recon_reference_rows,
           "reproduce the reference loss's utterance mask read in batch-major order against time-major rows");
   v.field("reccls", reccls, "classify from a second pass over the reconstructed input (--reccls-flag)");
+  v.field("upstream_temporal_relations", upstream_temporal_relations,
+          "import-checkpoint only: the checkpoint's temporal relation ids in order (GCNet iterates a Python set, "
+          "so the order follows the run's PYTHONHASHSEED), e.g. now,future,past");
+  v.field("upstream_speaker_relations", upstream_speaker_relations,
+          "import-checkpoint only: the checkpoint's speaker relation ids in order as '<target><source>' speaker "
+          "digits, e.g. 01,00,11,10 (empty = 00,01,10,11)");
+  v.field("upstream_graph_conv", upstream_graph_conv,
+          "import-checkpoint only: PyG GraphConv weight names, lin_rel (lin_rel/lin_root, PyG >= 2.0.2) or lin_l "
+          "(lin_l/lin_r, older PyG such as the 2.0.1 GCNet's environment.yml pins)");
 }
 
 GcnetModel::GcnetModel(const GcnetConfig& config, const ModelDims& dims)
@@ -113,7 +122,13 @@ ModelOutput GcnetModel::forward(const data::DialogueBatch& input, const ForwardC
                "gcnet: the batch's unmasked {} features are missing or have the wrong shape",
                data::modality_name(m));
     targets.push_back(f.masked_fill(present.logical_not().unsqueeze(-1), 0));
-    missing.push_back(present & batch.modality_mask.select(2, static_cast<int64_t>(m)).logical_not());
+    torch::Tensor miss = present & batch.modality_mask.select(2, static_cast<int64_t>(m)).logical_not();
+    // The reference also draws masks over padding rows and reconstructs zeros there; with its row
+    // order some padding rows are counted (below), so they must carry the protocol's mask.
+    if (config_.recon_reference_rows && batch.protocol_keep.defined())
+      miss = miss | (batch.utterance_mask.logical_not() &
+                     batch.protocol_keep.select(2, static_cast<int64_t>(m)).logical_not());
+    missing.push_back(miss);
     block_dims.push_back(dims_.input_dims[i]);
   }
   // The reference reshapes umask (batch, seqlen) to rows b * T + t but its reconstruction rows are

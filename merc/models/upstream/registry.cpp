@@ -14,6 +14,8 @@ const std::vector<UpstreamEntry>& upstream_registry() {
           {"m3net", "feiyuchen7/M3NET@4d0fa88", m3net_name_table},
           {"moed", "edm-anonymous/MoED@d35f7a4", moed_name_table},
           {"momke", "wxxv/MoMKE@2dceb57", momke_name_table},
+          {"gcnet", "zeroQiaoba/GCNet@8cce4a0", gcnet_names},
+          {"mmgcn", "hujingwen6666/MMGCN@85732d9", mmgcn_names},
       },
       "upstream name table");
   return table;

@@ -19,5 +19,7 @@ NameTable graphsmile_names(const ModelConfig& config, const ModelDims& dims);
 NameTable moed_name_table(const ModelConfig& config, const ModelDims& dims);
 // feiyuchen7/M3NET@4d0fa88 (m3net_names.cpp).
 NameTable m3net_name_table(const ModelConfig& config, const ModelDims& dims);
+NameTable gcnet_names(const ModelConfig& config, const ModelDims& dims);  // gcnet_names.cpp
+NameTable mmgcn_names(const ModelConfig& config, const ModelDims& dims);  // mmgcn_names.cpp
 
 }  // namespace merc::models::upstream
