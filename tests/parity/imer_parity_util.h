@@ -7,15 +7,21 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <sstream>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "../app/cli_test_util.h"
+#include "merc/core/error.h"
 #include "merc/data/batch.h"
+#include "merc/io/binary_file.h"
 #include "merc/data/missing_protocol.h"
 #include "merc/data/readers/registry.h"
 #include "merc/io/npy.h"
@@ -205,6 +211,58 @@ inline WeightDiff weight_diff(models::Model& model, const models::upstream::Name
     ++r.tensors;
   }
   return r;
+}
+
+// Exporting the imported model under the upstream names gives back every mapped tensor of the file
+// bit for bit (the ignored keys are not produced). Returns the number of tensors compared.
+inline int64_t expect_export_round_trip(const Imported& r, const fs::path& checkpoint) {
+  std::map<std::string, torch::Tensor> file;
+  for (auto& t : models::upstream::read_state_dict(checkpoint.string())) file[t.name] = t.value;
+  const auto out = models::upstream::export_upstream_state(*r.model, r.table);
+  for (const auto& t : out) {
+    EXPECT_TRUE(file.count(t.name)) << t.name;
+    if (file.count(t.name)) EXPECT_TRUE(torch::equal(t.value, file[t.name])) << t.name;
+  }
+  return static_cast<int64_t>(out.size());
+}
+
+// The user's path: `merc import-checkpoint` (experiment file, fixture data and feature folders,
+// `overrides`) into a run directory under the system temp dir, then `merc predict --partition test
+// --protocol P` for each protocol; returns the `pred` column per protocol (CSV order = the
+// evaluation's prediction order). The run directory is removed afterwards.
+inline std::map<std::string, std::vector<double>> cli_predictions(const fs::path& dir, const std::string& checkpoint,
+                                                                   const std::string& experiment,
+                                                                   const std::vector<std::string>& overrides,
+                                                                   const std::vector<std::string>& protocols) {
+  const fs::path tmp = fs::temp_directory_path() / fmt::format("merc_parity_{}_{}", experiment, ::getpid());
+  fs::remove_all(tmp);
+  fs::create_directories(tmp);
+  std::vector<std::string> args = {
+      "import-checkpoint", "--checkpoint", (dir / checkpoint).string(), "--config",
+      (fs::path(MERC_SOURCE_DIR) / "configs" / "experiments" / experiment).string(), "--set",
+      "data.path=" + (dir / "CMUMOSI_features_raw_2way.pkl").string(), "--set",
+      "data.features=audio=" + (dir / "features/audio").string() + ",text=" + (dir / "features/text").string() +
+          ",visual=" + (dir / "features/visual").string(),
+      "--set", "train.progress=none", "--threads", "1", "--out", (tmp / "run").string()};
+  for (const auto& o : overrides) args.insert(args.end() - 4, {"--set", o});
+  std::map<std::string, std::vector<double>> out;
+  const app::testing::CliResult imported = app::testing::cli(args);
+  EXPECT_EQ(imported.code, 0) << imported.err << imported.out;
+  if (imported.code == 0)
+    for (const auto& protocol : protocols) {
+      const std::string csv = (tmp / "p.csv").string();
+      const app::testing::CliResult r = app::testing::cli(
+          {"predict", "--run", (tmp / "run").string(), "--partition", "test", "--protocol", protocol, "--out", csv});
+      EXPECT_EQ(r.code, 0) << r.err;
+      if (r.code != 0) continue;
+      std::istringstream lines(io::read_file_bytes(csv));
+      std::string line;
+      std::getline(lines, line);
+      EXPECT_EQ(line, "dialogue_id,utterance_idx,speaker,label,pred");
+      while (std::getline(lines, line)) out[protocol].push_back(std::stod(line.substr(line.rfind(',') + 1)));
+    }
+  fs::remove_all(tmp);
+  return out;
 }
 
 }  // namespace merc::parity

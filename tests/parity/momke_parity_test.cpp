@@ -102,6 +102,31 @@ void check_step(int stage) {
 TEST(MomkeParity, TrainingStepStage0) { check_step(0); }
 TEST(MomkeParity, TrainingStepStage1) { check_step(1); }
 
+TEST(MomkeParity, ExportGivesBackTheCheckpoint) {
+  const fs::path dir = fixture_dir("momke");
+  const Imported r = import_checkpoint(dir, "momke_mosi.pth", kExperiment, kPublished);
+  EXPECT_EQ(expect_export_round_trip(r, dir / "momke_mosi.pth"), 148);
+}
+
+// The user's path: `merc import-checkpoint` with the published experiment file (the run is in the
+// last epoch's stage, stage 1) and `merc predict` reproduce the upstream stage-1 outputs. `merc
+// predict` batches the test partition by train.batch_size (3, as the fixture) and writes the value
+// with 6 decimals (rounding adds up to 5e-7).
+TEST(MomkeParity, ImportCheckpointAndPredictReproduceUpstream) {
+  const fs::path dir = fixture_dir("momke");
+  std::vector<std::string> overrides = kPublished;
+  overrides.push_back("train.batch_size=3");
+  const std::pair<const char*, const char*> cases[] = {{"fixed:atv", "complete"}, {"fixed:tv", "no_audio"}, {"fixed:a", "audio_only"}};
+  std::vector<std::string> protocols;
+  for (const auto& c : cases) protocols.push_back(c.first);
+  const auto got = cli_predictions(dir, "momke_mosi.pth", kExperiment, overrides, protocols);
+  for (const auto& [protocol, name] : cases) {
+    ASSERT_TRUE(got.count(protocol)) << protocol;
+    const torch::Tensor expected = npy_tensor(dir / "forward" / fmt::format("stage1_{}.npy", name));
+    EXPECT_LE(max_abs_diff(got.at(protocol), expected), kForwardTol + 5e-7) << protocol;
+  }
+}
+
 TEST(MomkeParity, AnotherModelsCheckpointIsRejectedListingKeys) {
   try {
     import_checkpoint(fixture_dir("momke"), "../comp/comp_mosi.pth", kExperiment, kPublished);
