@@ -30,9 +30,12 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "../app/cli_test_util.h"
+#include "../io/io_test_helpers.h"
 #include "merc/core/error.h"
 #include "merc/data/batch.h"
 #include "merc/data/readers/registry.h"
+#include "merc/io/csv.h"
 #include "merc/io/npy.h"
 #include "merc/io/npz.h"
 #include "merc/models/graphsmile.h"
@@ -274,6 +277,40 @@ TEST_P(GraphSmileParity, ExportGivesBackTheCheckpoint) {
     ASSERT_TRUE(file.count(t.name));
     EXPECT_TRUE(torch::equal(t.value.to(file.at(t.name).scalar_type()), file.at(t.name)));
   }
+}
+
+TEST_P(GraphSmileParity, CliImportAndPredict) {
+  // What a user runs: merc import-checkpoint (published config, hidden_dim as the fixture) and
+  // merc predict on the test partition; the prob_<class> columns are the upstream probabilities.
+  // The CSV prints 6 decimals, so the bound is the rounding (5e-7) plus kProbTol.
+  const fs::path dir = fixture_dir(GetParam());
+  std::ifstream in(dir / "manifest.json");
+  const nlohmann::json manifest = nlohmann::json::parse(in);
+  const std::string dataset = manifest["run_py_flags"]["dataset"].get<std::string>();
+  io::test_helpers::TempDir tmp;
+  const auto run = app::testing::cli(
+      {"import-checkpoint", "--config",
+       (fs::path(MERC_SOURCE_DIR) / "configs" / "experiments" / ("graphsmile_" + GetParam() + ".yaml")).string(),
+       "--set", "model.hidden_dim=" + std::to_string(manifest["run_py_flags"]["hidden_dim"].get<int>()), "--data",
+       (dir / (dataset + "_features.pkl")).string(), "--checkpoint", (dir / "checkpoint.pth").string(), "--out",
+       tmp.file("run")});
+  ASSERT_EQ(run.code, 0) << run.err;
+  const auto predict =
+      app::testing::cli({"predict", "--run", tmp.file("run"), "--partition", "test", "--out", tmp.file("p.csv")});
+  ASSERT_EQ(predict.code, 0) << predict.err;
+  const io::CsvTable csv = io::read_csv_file(tmp.file("p.csv"));
+  const torch::Tensor want = to_tensor(io::read_npy_file((dir / "eval_prob.npy").string()));
+  ASSERT_EQ(csv.num_rows(), want.size(0));
+  std::vector<int64_t> cols;
+  for (size_t j = 0; j < csv.header.size(); ++j)
+    if (csv.header[j].rfind("prob_", 0) == 0) cols.push_back(static_cast<int64_t>(j));
+  ASSERT_EQ(static_cast<int64_t>(cols.size()), want.size(1));
+  double worst = 0;
+  for (int64_t i = 0; i < csv.num_rows(); ++i)
+    for (size_t c = 0; c < cols.size(); ++c)
+      worst = std::max(worst, std::abs(csv.number(i, cols[c]) - want[i][static_cast<int64_t>(c)].item<double>()));
+  std::cout << "[graphsmile " << GetParam() << "] merc predict CSV max |d prob| = " << worst << "\n";
+  EXPECT_LE(worst, 5e-7 + kProbTol);
 }
 
 INSTANTIATE_TEST_SUITE_P(Commands, GraphSmileParity, ::testing::Values("iemocap", "iemocap4", "meld", "mosei7"));
