@@ -12,7 +12,6 @@
 #include "merc/core/error.h"
 #include "merc/core/sha256.h"
 #include "merc/io/binary_file.h"
-#include "merc/io/safetensors.h"
 #include "merc/models/registry.h"
 #include "merc/models/upstream/import.h"
 #include "merc/models/upstream/registry.h"
@@ -30,19 +29,9 @@ namespace up = models::upstream;
 
 namespace {
 
-// --names merc: the model's own parameter and buffer names, copied as they are.
-up::NameTable import_merc_name_table(models::Model& model, const std::string& name) {
-  up::NameTable t;
-  t.model = name;
-  t.upstream = "merc names";
-  for (const auto& p : model.named_parameters(true)) t.copy(p.key(), p.key());
-  for (const auto& b : model.named_buffers(true)) t.copy(b.key(), b.key());
-  return t;
-}
-
 up::NameTable import_name_table(const std::string& names, models::Model& model, const models::ModelConfig& config,
                          const models::ModelDims& dims) {
-  if (names == "merc") return import_merc_name_table(model, config.name);
+  if (names == "merc") return up::merc_names_table(model, config.name);
   MERC_CHECK(names == "upstream", "--names '{}': expected upstream or merc", names);
   return up::find_upstream(config.name).table(config, dims);
 }
@@ -59,22 +48,6 @@ ordered_json import_evaluate_partition(models::Model& model, const std::vector<c
   metrics::MetricValues m = r.metrics;
   m.set("loss", r.loss);
   return train::metrics_to_json(m);
-}
-
-io::StDType import_st_dtype(const torch::Tensor& t) {
-  switch (t.scalar_type()) {
-    case torch::kFloat32: return io::StDType::kF32;
-    case torch::kFloat64: return io::StDType::kF64;
-    case torch::kFloat16: return io::StDType::kF16;
-    case torch::kBFloat16: return io::StDType::kBF16;
-    case torch::kInt64: return io::StDType::kI64;
-    case torch::kInt32: return io::StDType::kI32;
-    case torch::kInt16: return io::StDType::kI16;
-    case torch::kInt8: return io::StDType::kI8;
-    case torch::kUInt8: return io::StDType::kU8;
-    case torch::kBool: return io::StDType::kBool;
-    default: throw Error(fmt::format("cannot write a tensor of dtype {} to safetensors", c10::toString(t.scalar_type())));
-  }
 }
 
 }  // namespace
@@ -102,7 +75,6 @@ int run_import_checkpoint(const ImportArgs& args, std::ostream& out) {
   // Imported weights are a trained model: multi-stage models evaluate in their last stage.
   const int stage = model->stage_for_epoch(config.train.epochs - 1, config.train.epochs);
   model->set_stage(stage);
-  model->to(train::resolve_device(config.train.device));
   model->eval();
 
   ImportProvenance prov;
@@ -113,9 +85,8 @@ int run_import_checkpoint(const ImportArgs& args, std::ostream& out) {
   prov.state_dict_key = args.state_dict_key;
   const std::string config_yaml = to_yaml_text(config);
   io::write_file_atomically((dir / "config.yaml").string(), config_yaml);
-  model->to(torch::kCPU);
   train::save_weights((dir / "model.pt").string(), config_yaml, dims, *model, /*epoch=*/1, stage, ds.info.class_names);
-  model->to(train::resolve_device(config.train.device));
+  model->to(train::resolve_device(config.train.device));  // after saving: model.pt holds CPU tensors
   write_provenance(dir.string(), prov);
 
   const train::TaskLoss loss = train::find_loss(config.train.loss, rd.task, config.train.loss_options());
@@ -152,13 +123,7 @@ int run_export_weights(const ExportWeightsArgs& args, std::ostream& out) {
   MERC_CHECK(!args.to.empty(), "export-weights: --to FILE.safetensors is required");
   LoadedRun run = load_run(args.run, -1, "cpu");
   const up::NameTable table = import_name_table(args.names, *run.model, *run.config.model, run.dims);
-  std::vector<up::NamedTensor> tensors = up::export_upstream_state(*run.model, table);
-  std::vector<io::TensorToWrite> w;
-  for (auto& t : tensors) {
-    t.value = t.value.contiguous().cpu();
-    w.push_back(io::TensorToWrite{t.name, import_st_dtype(t.value), t.value.sizes().vec(), t.value.data_ptr(),
-                                  static_cast<uint64_t>(t.value.nbytes())});
-  }
+  const std::vector<up::NamedTensor> tensors = up::export_upstream_state(*run.model, table);
   std::vector<std::string> ignored;
   for (const auto& ig : table.ignored) ignored.push_back(ig.key + (ig.prefix ? "*" : ""));
   std::map<std::string, std::string> meta = {{"format", "pt"},
@@ -167,8 +132,8 @@ int run_export_weights(const ExportWeightsArgs& args, std::ostream& out) {
                                              {"upstream", args.names == "upstream" ? table.upstream : ""},
                                              {"not_written_upstream_keys", ordered_json(ignored).dump()}};
   if (run.imported) meta["imported_from_sha256"] = run.provenance.sha256;
-  io::write_safetensors_file(args.to, w, meta);
-  out << fmt::format("wrote {} tensors of run {} ({} names{}) to {}\n", w.size(), args.run, args.names,
+  up::write_state_dict_safetensors(args.to, tensors, meta);
+  out << fmt::format("wrote {} tensors of run {} ({} names{}) to {}\n", tensors.size(), args.run, args.names,
                      args.names == "upstream" ? " of " + table.upstream : "", args.to);
   if (!ignored.empty())
     out << fmt::format("  not written (the upstream model creates them but never uses them; load with "

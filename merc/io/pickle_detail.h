@@ -56,6 +56,8 @@ struct CallSite {
 };
 
 bool is_allowed_global(std::string_view module, std::string_view name);
+// "type repr" of a value for error messages (repr cut at 60 characters).
+std::string describe_value(const PyValue& v);
 // "numpy.core.multiarray._reconstruct, numpy.ndarray, ..." for error messages.
 std::string allowed_globals_text();
 

@@ -60,8 +60,6 @@ const AllowedGlobal* find_allowed(std::string_view module, std::string_view name
   return nullptr;
 }
 
-std::string describe(const PyValue& v) { return v.type_name() + " " + v.repr(60); }
-
 // The bytes a value stands for when numpy expects a byte buffer: bytes / bytearray as is,
 // a Python 2 str as its latin-1 bytes (numpy itself encodes str rawdata with latin-1).
 std::string_view byte_view(const PyValue& v, std::string* scratch, const CallSite& site, const char* what) {
@@ -72,7 +70,7 @@ std::string_view byte_view(const PyValue& v, std::string* scratch, const CallSit
       site.fail(fmt::format("{}: str holds characters outside latin-1, cannot be array bytes", what));
     return *scratch;
   }
-  site.fail(fmt::format("{}: expected bytes, got {}", what, describe(v)));
+  site.fail(fmt::format("{}: expected bytes, got {}", what, describe_value(v)));
 }
 
 // numpy's fixed-width text dtypes: "U102", "<U3", "|S5", "S5", "a5" (an alias of S).
@@ -132,19 +130,19 @@ const std::vector<PyRef>& expect_args(const std::vector<PyRef>& args, size_t lo,
 }
 
 const PyValue& expect_dtype(const PyValue& v, const CallSite& site, const char* what) {
-  if (v.type() != PyType::kDtype) site.fail(fmt::format("{}: expected a numpy.dtype, got {}", what, describe(v)));
+  if (v.type() != PyType::kDtype) site.fail(fmt::format("{}: expected a numpy.dtype, got {}", what, describe_value(v)));
   return v;
 }
 
 // Shape tuple -> dims; checks that numel * itemsize stays under max_alloc_bytes.
 std::vector<int64_t> read_shape(const PyValue& v, int64_t itemsize, const CallSite& site) {
   if (v.type() != PyType::kTuple && v.type() != PyType::kList)
-    site.fail(fmt::format("array shape: expected a tuple, got {}", describe(v)));
+    site.fail(fmt::format("array shape: expected a tuple, got {}", describe_value(v)));
   std::vector<int64_t> shape;
   const int64_t max_elems = site.options.max_alloc_bytes / std::max<int64_t>(itemsize, 1);
   int64_t numel = 1;
   for (const auto& d : v.items()) {
-    if (d->type() != PyType::kInt) site.fail(fmt::format("array shape: expected int, got {}", describe(*d)));
+    if (d->type() != PyType::kInt) site.fail(fmt::format("array shape: expected int, got {}", describe_value(*d)));
     const int64_t n = d->as_int();
     if (n < 0) site.fail(fmt::format("array shape: negative dimension {}", n));
     if (n > 0 && numel > max_elems / n)
@@ -192,7 +190,7 @@ void fill_array(NdArray& arr, const PyValue& dt, bool fortran, const PyValue& ra
   }
   if (arr.dtype == DType::kObject) {
     if (raw.type() != PyType::kList)
-      site.fail(fmt::format("object array data: expected a list, got {}", describe(raw)));
+      site.fail(fmt::format("object array data: expected a list, got {}", describe_value(raw)));
     if (static_cast<int64_t>(raw.items().size()) != numel)
       site.fail(fmt::format("object array of shape {} needs {} elements, got {}", arr.shape_string(), numel,
                             raw.items().size()));
@@ -222,7 +220,7 @@ const std::string* text_arg(const PyValue& v, const CallSite& site, std::string*
 }
 
 std::vector<PyRef> iterable_items(const PyValue& v, const CallSite& site, const char* fn) {
-  if (!v.is_collection()) site.fail(fmt::format("{} expects a list, tuple or set, got {}", fn, describe(v)));
+  if (!v.is_collection()) site.fail(fmt::format("{} expects a list, tuple or set, got {}", fn, describe_value(v)));
   return v.items();
 }
 
@@ -234,7 +232,7 @@ std::shared_ptr<PyValue> call_dtype(const std::vector<PyRef>& args, const CallSi
   expect_args(args, 1, 3, site, "numpy.dtype");
   std::string code_text;
   const std::string* code = text_arg(*args[0], site, &code_text);
-  if (!code) site.fail(fmt::format("numpy.dtype: expected a type string, got {}", describe(*args[0])));
+  if (!code) site.fail(fmt::format("numpy.dtype: expected a type string, got {}", describe_value(*args[0])));
   NdArray arr;
   bool big = false;
   char text_kind = 0;
@@ -284,7 +282,7 @@ std::shared_ptr<PyValue> call_reconstruct(const std::vector<PyRef>& args, const 
   expect_args(args, 3, 3, site, "numpy _reconstruct");
   const PyValue& cls = *args[0];
   if (cls.type() != PyType::kGlobal || cls.as_global().module != "numpy" || cls.as_global().name != "ndarray")
-    site.fail(fmt::format("numpy _reconstruct: expected class numpy.ndarray, got {}", describe(cls)));
+    site.fail(fmt::format("numpy _reconstruct: expected class numpy.ndarray, got {}", describe_value(cls)));
   NdArray arr;
   arr.dtype = DType::kInt8;  // numpy passes typecode 'b'; BUILD sets the real dtype
   arr.shape = read_shape(*args[1], 1, site);
@@ -302,7 +300,7 @@ std::shared_ptr<PyValue> call_frombuffer(const std::vector<PyRef>& args, const C
   std::string order_text;
   const std::string* order = text_arg(*args[3], site, &order_text);
   if (!order || (*order != "C" && *order != "F"))
-    site.fail(fmt::format("numpy _frombuffer: order must be 'C' or 'F', got {}", describe(*args[3])));
+    site.fail(fmt::format("numpy _frombuffer: order must be 'C' or 'F', got {}", describe_value(*args[3])));
   fill_array(arr, dt, *order == "F", *args[0], site);
   return PyValue::array(PyType::kNdArray, std::move(arr));
 }
@@ -313,7 +311,7 @@ std::shared_ptr<PyValue> call_ordered_dict(const std::vector<PyRef>& args, const
   if (!args.empty()) {  // Python 2 pickles OrderedDict([[k, v], ...])
     for (const auto& pair : iterable_items(*args[0], site, "collections.OrderedDict")) {
       if (!pair->is_sequence() || pair->items().size() != 2)
-        site.fail(fmt::format("collections.OrderedDict: expected (key, value) pairs, got {}", describe(*pair)));
+        site.fail(fmt::format("collections.OrderedDict: expected (key, value) pairs, got {}", describe_value(*pair)));
       entries.emplace_back(pair->items()[0], pair->items()[1]);
     }
   }
@@ -331,10 +329,12 @@ std::shared_ptr<PyValue> call_bytes_like(Behaviour b, const std::vector<PyRef>& 
     return PyValue::bytes(std::string(byte_view(*args[0], &scratch, site, fn)));
   }
   site.fail(fmt::format("{}: only bytes or (str, 'latin1') arguments are supported, got {}", fn,
-                        describe(*args[0])));
+                        describe_value(*args[0])));
 }
 
 }  // namespace
+
+std::string describe_value(const PyValue& v) { return v.type_name() + " " + v.repr(60); }
 
 std::string_view CallSite::text_of(const PyValue& v) const {
   if (auto it = deferred.find(&v); it != deferred.end()) return it->second.raw;
@@ -387,12 +387,12 @@ void build_value(PyValue& target, const PyValue& state, const CallSite& site) {
     // ndarray.__setstate__: (version, shape, dtype, is_fortran, rawdata) or the 4-tuple without
     // version that old numpy wrote.
     if (state.type() != PyType::kTuple || (state.items().size() != 5 && state.items().size() != 4))
-      site.fail(fmt::format("BUILD of numpy.ndarray: expected a 4- or 5-tuple state, got {}", describe(state)));
+      site.fail(fmt::format("BUILD of numpy.ndarray: expected a 4- or 5-tuple state, got {}", describe_value(state)));
     const auto& s = state.items();
     const size_t o = s.size() == 5 ? 1 : 0;
     const PyValue& dt = expect_dtype(*s[o + 1], site, "BUILD of numpy.ndarray");
     if (s[o + 2]->type() != PyType::kBool && s[o + 2]->type() != PyType::kInt)
-      site.fail(fmt::format("BUILD of numpy.ndarray: is_fortran must be a bool, got {}", describe(*s[o + 2])));
+      site.fail(fmt::format("BUILD of numpy.ndarray: is_fortran must be a bool, got {}", describe_value(*s[o + 2])));
     NdArray& arr = target.mutable_array();
     arr.dtype = dt.as_array().dtype;
     arr.shape = read_shape(*s[o], element_size(dt), site);
@@ -402,12 +402,12 @@ void build_value(PyValue& target, const PyValue& state, const CallSite& site) {
   if (target.type() == PyType::kDtype) {
     // dtype.__setstate__: (version, byteorder, subarray, names, fields, elsize, alignment, flags[, metadata])
     if (state.type() != PyType::kTuple || state.items().size() < 5)
-      site.fail(fmt::format("BUILD of numpy.dtype: expected a state tuple, got {}", describe(state)));
+      site.fail(fmt::format("BUILD of numpy.dtype: expected a state tuple, got {}", describe_value(state)));
     const auto& s = state.items();
     std::string order_text;
     const std::string* order_arg = text_arg(*s[1], site, &order_text);
     if (!order_arg)
-      site.fail(fmt::format("BUILD of numpy.dtype: byte order must be a str, got {}", describe(*s[1])));
+      site.fail(fmt::format("BUILD of numpy.dtype: byte order must be a str, got {}", describe_value(*s[1])));
     if (!s[2]->is_none() || !s[3]->is_none() || !s[4]->is_none())
       site.fail("structured or sub-array numpy dtypes are not supported");
     const std::string& order = *order_arg;
@@ -425,7 +425,7 @@ void build_value(PyValue& target, const PyValue& state, const CallSite& site) {
     // torch's state_dict is an OrderedDict carrying a `_metadata` attribute (module versions for
     // _load_from_state_dict); it says nothing about the tensors, so a checkpoint read drops it.
     if (site.options.torch && state.is_dict() && state.size() == 1 && state.get("_metadata")) return;
-    site.fail(fmt::format("BUILD of dict with state {} is not supported", describe(state)));
+    site.fail(fmt::format("BUILD of dict with state {} is not supported", describe_value(state)));
   }
   site.fail(fmt::format("BUILD on {} is not supported (only numpy arrays, dtypes, OrderedDict)", target.type_name()));
 }

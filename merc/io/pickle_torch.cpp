@@ -83,15 +83,13 @@ const TorchFunction* find_torch_function(std::string_view module, std::string_vi
   return nullptr;
 }
 
-std::string torch_describe(const PyValue& v) { return v.type_name() + " " + v.repr(60); }
-
 int64_t torch_expect_int(const PyValue& v, const CallSite& site, const char* what) {
-  if (v.type() != PyType::kInt) site.fail(fmt::format("{}: expected an int, got {}", what, torch_describe(v)));
+  if (v.type() != PyType::kInt) site.fail(fmt::format("{}: expected an int, got {}", what, describe_value(v)));
   return v.as_int();
 }
 
 std::vector<int64_t> torch_int_tuple(const PyValue& v, const CallSite& site, const char* what) {
-  if (!v.is_sequence()) site.fail(fmt::format("{}: expected a tuple of ints, got {}", what, torch_describe(v)));
+  if (!v.is_sequence()) site.fail(fmt::format("{}: expected a tuple of ints, got {}", what, describe_value(v)));
   if (v.items().size() > 64) site.fail(fmt::format("{}: {} dimensions (at most 64)", what, v.items().size()));
   std::vector<int64_t> out;
   for (const auto& x : v.items()) {
@@ -114,7 +112,7 @@ std::shared_ptr<PyValue> torch_rebuild_tensor(const std::vector<PyRef>& args, bo
   if (args.size() < lo || args.size() > hi)
     site.fail(fmt::format("{} takes {} to {} arguments, got {}", fn, lo, hi, args.size()));
   if (args[0]->type() != PyType::kTorchStorage)
-    site.fail(fmt::format("{}: expected a storage, got {}", fn, torch_describe(*args[0])));
+    site.fail(fmt::format("{}: expected a storage, got {}", fn, describe_value(*args[0])));
   TorchTensorRef t;
   t.storage = args[0]->as_torch_storage();
   t.offset = torch_expect_int(*args[1], site, "tensor storage offset");
@@ -136,7 +134,7 @@ std::shared_ptr<PyValue> torch_rebuild_tensor(const std::vector<PyRef>& args, bo
 std::shared_ptr<PyValue> torch_rebuild_parameter(const std::vector<PyRef>& args, const CallSite& site) {
   if (args.size() != 3) site.fail(fmt::format("torch._utils._rebuild_parameter takes 3 arguments, got {}", args.size()));
   if (args[0]->type() != PyType::kTorchTensor)
-    site.fail(fmt::format("torch._utils._rebuild_parameter: expected a tensor, got {}", torch_describe(*args[0])));
+    site.fail(fmt::format("torch._utils._rebuild_parameter: expected a tensor, got {}", describe_value(*args[0])));
   if (args[1]->type() != PyType::kBool) site.fail("torch._utils._rebuild_parameter: requires_grad must be a bool");
   torch_expect_no_hooks(*args[2], site);
   TorchTensorRef t = args[0]->as_torch_tensor();
@@ -176,14 +174,14 @@ std::shared_ptr<PyValue> torch_persistent_load(const PyValue& pid, const CallSit
   if (p[0]->type() != PyType::kStr || p[0]->as_str() != "storage")
     site.fail(fmt::format("persistent id of kind {} is not supported (only 'storage')", p[0]->repr(40)));
   if (p[1]->type() != PyType::kGlobal)
-    site.fail(fmt::format("persistent id: storage type must be a torch storage class, got {}", torch_describe(*p[1])));
+    site.fail(fmt::format("persistent id: storage type must be a torch storage class, got {}", describe_value(*p[1])));
   const StorageClass* cls = find_storage_class(p[1]->as_global().module, p[1]->as_global().name);
   if (!cls)
     site.fail(fmt::format("persistent id: unsupported storage type {}.{}", p[1]->as_global().module,
                           p[1]->as_global().name));
   TorchStorageRef st;
   st.dtype = cls->dtype;
-  if (p[2]->type() != PyType::kStr) site.fail(fmt::format("persistent id: storage key must be a str, got {}", torch_describe(*p[2])));
+  if (p[2]->type() != PyType::kStr) site.fail(fmt::format("persistent id: storage key must be a str, got {}", describe_value(*p[2])));
   st.key = p[2]->as_str();
   if (st.key.empty() || st.key.size() > 256) site.fail("persistent id: storage key is empty or longer than 256 bytes");
   if (p[3]->type() == PyType::kStr) st.location = p[3]->as_str();

@@ -48,8 +48,8 @@ struct GcnetConfig : ModelConfig {
   // Importing the reference's checkpoints only (merc/models/upstream/gcnet_names.cpp); the model
   // itself never reads these. GCNet numbers the relations by iterating a Python set of type names,
   // so the ids in a checkpoint depend on the PYTHONHASHSEED of the run that wrote it.
-  std::string upstream_temporal_relations = "past,now,future";  // the reference's id order
-  std::string upstream_speaker_relations;  // e.g. "01,00,11,10"; empty = merc's order 00,01,10,11
+  std::vector<std::string> upstream_temporal_relations = {"past", "now", "future"};  // the reference's id order
+  std::vector<std::string> upstream_speaker_relations;  // e.g. 01,00,11,10; empty = merc's order 00,01,10,11
   std::string upstream_graph_conv = "lin_rel";  // PyG GraphConv names: lin_rel (>= 2.0.2) | lin_l (older)
   void visit(FieldVisitor& v) override;
 };

@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "parity_util.h"
 #include "merc/core/error.h"
 #include "merc/data/missing_protocol.h"
 #include "merc/data/readers/registry.h"
@@ -79,12 +80,9 @@ data::Dataset read_fixture_dataset() {
 // The published MOSI experiment file at the fixture's size, with the checkpoint's relation order
 // (scripts/parity/gcnet.py runs with PYTHONHASHSEED=4: now, future, past; meta.json).
 train::ExperimentConfig parity_config(std::vector<std::string> extra = {}) {
-  train::ConfigLayers layers;
-  layers.config_dir = (fs::path(MERC_SOURCE_DIR) / "configs").string();
-  layers.experiment_file = (fs::path(MERC_SOURCE_DIR) / "configs" / "experiments" / "gcnet_mosi_published.yaml").string();
-  layers.overrides = {"model.hidden_dim=12", "model.upstream_temporal_relations=now,future,past"};
-  for (auto& e : extra) layers.overrides.push_back(std::move(e));
-  return train::resolve_config(layers);
+  std::vector<std::string> overrides = {"model.hidden_dim=12", "model.upstream_temporal_relations=now,future,past"};
+  for (auto& e : extra) overrides.push_back(std::move(e));
+  return parity::published_config("gcnet_mosi_published.yaml", overrides);
 }
 
 struct Imported {
@@ -274,11 +272,8 @@ TEST(GcnetParity, WrongSizeCheckpointListsTheKeys) {
   // The fixture checkpoint (hidden 12) into the published size (hidden 200): shape errors that
   // name the keys.
   const data::Dataset ds = read_fixture_dataset();
-  train::ConfigLayers layers;
-  layers.config_dir = (fs::path(MERC_SOURCE_DIR) / "configs").string();
-  layers.experiment_file = (fs::path(MERC_SOURCE_DIR) / "configs" / "experiments" / "gcnet_mosi_published.yaml").string();
-  layers.overrides = {"model.upstream_temporal_relations=now,future,past"};
-  const train::ExperimentConfig config = train::resolve_config(layers);
+  const train::ExperimentConfig config =
+      parity::published_config("gcnet_mosi_published.yaml", {"model.upstream_temporal_relations=now,future,past"});
   try {
     import_checkpoint(config, ds, "checkpoint.pth");
     FAIL() << "expected an error";

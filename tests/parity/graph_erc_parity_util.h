@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "parity_util.h"
 #include "merc/data/batch.h"
 #include "merc/data/readers/registry.h"
 #include "merc/io/npy.h"
@@ -69,16 +70,6 @@ inline std::map<std::string, torch::Tensor> read_npz(const fs::path& p) {
   std::map<std::string, torch::Tensor> out;
   for (const auto& [k, v] : io::read_npz_file(p.string())) out[k] = to_tensor(v);
   return out;
-}
-
-// The published experiment config with `overrides` (the fixture's sizes, switches).
-inline train::ExperimentConfig published_config(const std::string& experiment,
-                                                const std::vector<std::string>& overrides) {
-  train::ConfigLayers layers;
-  layers.config_dir = (fs::path(MERC_SOURCE_DIR) / "configs").string();
-  layers.experiment_file = (fs::path(MERC_SOURCE_DIR) / "configs" / "experiments" / experiment).string();
-  layers.overrides = overrides;
-  return train::resolve_config(layers);
 }
 
 struct Imported {

@@ -32,6 +32,7 @@
 
 #include "../app/cli_test_util.h"
 #include "../io/io_test_helpers.h"
+#include "parity_util.h"
 #include "merc/core/error.h"
 #include "merc/data/batch.h"
 #include "merc/data/readers/registry.h"
@@ -109,12 +110,8 @@ Imported import_command(const std::string& command, std::vector<std::string> ove
     std::ifstream in(dir / "manifest.json");
     r.manifest = nlohmann::json::parse(in);
   }
-  train::ConfigLayers layers;
-  layers.config_dir = (fs::path(MERC_SOURCE_DIR) / "configs").string();
-  layers.experiment_file = (fs::path(MERC_SOURCE_DIR) / "configs" / "experiments" / ("graphsmile_" + command + ".yaml")).string();
   overrides.push_back("model.hidden_dim=" + std::to_string(r.manifest["run_py_flags"]["hidden_dim"].get<int>()));
-  layers.overrides = overrides;
-  r.config = train::resolve_config(layers);
+  r.config = published_config("graphsmile_" + command + ".yaml", overrides);
   data::ReadOptions read;
   read.format = r.config.data.format;
   const std::string dataset_name = r.manifest["run_py_flags"]["dataset"].get<std::string>();
@@ -361,11 +358,8 @@ TEST(GraphSmileParityBadInput, AnotherConfigsCheckpointListsTheKeys) {
 }
 
 TEST(GraphSmileParityBadInput, SubsetOfModalitiesIsRefused) {
-  train::ConfigLayers layers;
-  layers.config_dir = (fs::path(MERC_SOURCE_DIR) / "configs").string();
-  layers.experiment_file = (fs::path(MERC_SOURCE_DIR) / "configs" / "experiments" / "graphsmile_iemocap.yaml").string();
-  layers.overrides = {"model.hidden_dim=16", "model.modalities=[t,a]"};
-  const train::ExperimentConfig cfg = train::resolve_config(layers);
+  const train::ExperimentConfig cfg =
+      published_config("graphsmile_iemocap.yaml", {"model.hidden_dim=16", "model.modalities=[t,a]"});
   data::DatasetInfo info;
   info.modality_dims = {4096, 1582, 342};
   info.class_names.assign(6, "c");

@@ -19,6 +19,7 @@
 #include <torch/torch.h>
 
 #include "../app/cli_test_util.h"
+#include "parity_util.h"
 #include "merc/core/error.h"
 #include "merc/data/batch.h"
 #include "merc/io/binary_file.h"
@@ -54,15 +55,6 @@ inline data::Dataset read_fixture_dataset(const fs::path& dir) {
                           {data::Modality::kText, dir / "features" / "text"},
                           {data::Modality::kVisual, dir / "features" / "visual"}};
   return data::read_dataset(dir / "CMUMOSI_features_raw_2way.pkl", options);
-}
-
-// A published experiment file with `overrides` ("model.hidden_dim=32", ...).
-inline train::ExperimentConfig published_config(const std::string& experiment, const std::vector<std::string>& overrides) {
-  train::ConfigLayers layers;
-  layers.config_dir = (fs::path(MERC_SOURCE_DIR) / "configs").string();
-  layers.experiment_file = (fs::path(MERC_SOURCE_DIR) / "configs" / "experiments" / experiment).string();
-  layers.overrides = overrides;
-  return train::resolve_config(layers);
 }
 
 struct Imported {
@@ -221,7 +213,9 @@ inline int64_t expect_export_round_trip(const Imported& r, const fs::path& check
   const auto out = models::upstream::export_upstream_state(*r.model, r.table);
   for (const auto& t : out) {
     EXPECT_TRUE(file.count(t.name)) << t.name;
-    if (file.count(t.name)) EXPECT_TRUE(torch::equal(t.value, file[t.name])) << t.name;
+    if (file.count(t.name)) {
+      EXPECT_TRUE(torch::equal(t.value, file[t.name])) << t.name;
+    }
   }
   return static_cast<int64_t>(out.size());
 }

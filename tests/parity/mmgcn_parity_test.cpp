@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "parity_util.h"
 #include "merc/core/error.h"
 #include "merc/data/readers/registry.h"
 #include "merc/io/npy.h"
@@ -69,11 +70,7 @@ data::Dataset read_fixture_dataset() {
 }
 
 train::ExperimentConfig parity_config(std::vector<std::string> overrides = {}) {
-  train::ConfigLayers layers;
-  layers.config_dir = (fs::path(MERC_SOURCE_DIR) / "configs").string();
-  layers.experiment_file = (fs::path(MERC_SOURCE_DIR) / "configs" / "experiments" / "mmgcn_iemocap.yaml").string();
-  layers.overrides = std::move(overrides);
-  return train::resolve_config(layers);
+  return parity::published_config("mmgcn_iemocap.yaml", overrides);
 }
 
 struct Imported {

@@ -31,23 +31,10 @@
 namespace merc::models::upstream {
 namespace {
 
-std::vector<std::string> split_names(const std::string& text) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= text.size()) {
-    const size_t comma = text.find(',', start);
-    const size_t end = comma == std::string::npos ? text.size() : comma;
-    out.push_back(text.substr(start, end - start));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return out;
-}
-
 // upstream_position[m] = where merc relation m (named merc_names[m]) sits in the checkpoint.
-std::vector<int64_t> relation_positions(const std::vector<std::string>& merc_names, const std::string& given,
-                                        const char* field) {
-  const std::vector<std::string> upstream = split_names(given);
+std::vector<int64_t> relation_positions(const std::vector<std::string>& merc_names,
+                                        const std::vector<std::string>& upstream, const char* field) {
+  const std::string given = fmt::format("{}", fmt::join(upstream, ","));
   const std::string expected = fmt::format("{}", fmt::join(merc_names, ","));
   MERC_CHECK(upstream.size() == merc_names.size(),
              "gcnet: model.{} = '{}' must name the {} relations {} once each, in the checkpoint's order", field, given,
@@ -100,9 +87,8 @@ NameTable gcnet_names(const ModelConfig& base, const ModelDims& dims) {
   std::vector<std::string> speaker_names;
   for (int64_t target = 0; target < M; ++target)
     for (int64_t source = 0; source < M; ++source) speaker_names.push_back(fmt::format("{}{}", target, source));
-  const std::string speaker_order = config->upstream_speaker_relations.empty()
-                                        ? fmt::format("{}", fmt::join(speaker_names, ","))
-                                        : config->upstream_speaker_relations;
+  const std::vector<std::string>& speaker_order =
+      config->upstream_speaker_relations.empty() ? speaker_names : config->upstream_speaker_relations;
   const bool rel = config->upstream_graph_conv == "lin_rel";
   const std::string neighbors = rel ? "lin_rel" : "lin_l", root = rel ? "lin_root" : "lin_r";
   for (const auto& [branch, merc] : {std::pair<std::string, std::string>{"temporal", "temporal"}, {"speaker", "speaker"}}) {

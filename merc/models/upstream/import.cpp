@@ -147,6 +147,14 @@ ImportReport load_upstream_state(Model& model, const NameTable& table, const std
   return report;
 }
 
+NameTable merc_names_table(Model& model, const std::string& model_name) {
+  NameTable t;
+  t.model = model_name;
+  t.upstream = "merc names";
+  for (const auto& [name, tensor] : upstream_merc_tensors(model)) t.copy(name, name);
+  return t;
+}
+
 std::vector<NamedTensor> export_upstream_state(Model& model, const NameTable& table) {
   std::map<std::string, torch::Tensor> mine = upstream_merc_tensors(model);
   torch::NoGradGuard no_grad;

@@ -2,6 +2,7 @@
 // Loading an upstream state_dict into a merc model through its NameTable (name_table.h), and the
 // reverse (merc weights under upstream names, for `merc export-weights --names upstream`).
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,15 @@ struct ImportReport {
 // errors are one merc::FormatError naming `source` and listing every problem.
 ImportReport load_upstream_state(Model& model, const NameTable& table, const std::vector<NamedTensor>& state,
                                  const std::string& source);
+
+// The identity table: the model's own parameter and buffer names, copied as they are (`--names
+// merc`: checkpoints written from merc weights, e.g. by `merc export-weights --names merc`).
+NameTable merc_names_table(Model& model, const std::string& model_name);
+
+// Writes `tensors` as a safetensors state_dict (loadable with safetensors.torch.load_file), with
+// string `metadata` in its header. merc::Error for a dtype safetensors cannot hold.
+void write_state_dict_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
+                                  const std::map<std::string, std::string>& metadata);
 
 // The model's weights under upstream names (rules applied backwards), contiguous CPU float tensors
 // in rule order. Ignored upstream keys are not produced (load with strict=False in Python; the

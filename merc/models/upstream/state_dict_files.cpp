@@ -1,8 +1,11 @@
-// read_state_dict: merc::io's torch.save reader (torch-free bytes) -> CPU torch tensors.
+// State_dict files: torch.save (merc::io's torch-free reader) or safetensors -> CPU torch tensors, and
+// tensors -> safetensors.
 
 #include <cstring>
 
 #include <torch/torch.h>
+
+#include <fmt/format.h>
 
 #include "merc/core/error.h"
 
@@ -69,7 +72,38 @@ std::vector<NamedTensor> read_safetensors_state_dict(const std::string& path) {
   return out;
 }
 
+io::StDType torch_to_st_dtype(const torch::Tensor& t, const std::string& name) {
+  switch (t.scalar_type()) {
+    case torch::kFloat32: return io::StDType::kF32;
+    case torch::kFloat64: return io::StDType::kF64;
+    case torch::kFloat16: return io::StDType::kF16;
+    case torch::kBFloat16: return io::StDType::kBF16;
+    case torch::kInt64: return io::StDType::kI64;
+    case torch::kInt32: return io::StDType::kI32;
+    case torch::kInt16: return io::StDType::kI16;
+    case torch::kInt8: return io::StDType::kI8;
+    case torch::kUInt8: return io::StDType::kU8;
+    case torch::kBool: return io::StDType::kBool;
+    default:
+      throw Error(fmt::format("cannot write tensor '{}' of dtype {} to safetensors", name,
+                              c10::toString(t.scalar_type())));
+  }
+}
+
 }  // namespace
+
+void write_state_dict_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
+                                  const std::map<std::string, std::string>& metadata) {
+  std::vector<torch::Tensor> keep;  // contiguous CPU copies the writer reads from
+  std::vector<io::TensorToWrite> w;
+  for (const auto& t : tensors) {
+    keep.push_back(t.value.detach().contiguous().cpu());
+    const torch::Tensor& v = keep.back();
+    w.push_back(io::TensorToWrite{t.name, torch_to_st_dtype(v, t.name), v.sizes().vec(), v.data_ptr(),
+                                  static_cast<uint64_t>(v.nbytes())});
+  }
+  io::write_safetensors_file(path, w, metadata);
+}
 
 std::vector<NamedTensor> read_state_dict(const std::string& path, const ReadOptions& options) {
   if (io::sniff_safetensors_metadata(path)) {
