@@ -169,6 +169,20 @@ def seed_everything(seed):
     torch.backends.cudnn.deterministic = True
 
 
+def record_step(out, model, optimizer, loss, step_tensors, step_buffers):
+    """Backward from `loss` and one optimizer step; writes step_loss.npy, step_grads.npz (the
+    gradients of `step_tensors`) and step_weights.npz (`step_tensors` and `step_buffers` after it)."""
+    loss.backward()
+    params = dict(model.named_parameters())
+    grads = {k: params[k].grad.detach().numpy().copy() for k in step_tensors}
+    optimizer.step()
+    state = model.state_dict()
+    weights = {k: state[k].detach().numpy().copy() for k in step_tensors + step_buffers}
+    save_npy(os.path.join(out, 'step_loss.npy'), np.array([loss.item()], dtype=np.float64))
+    save_npz(os.path.join(out, 'step_grads.npz'), grads)
+    save_npz(os.path.join(out, 'step_weights.npz'), weights)
+
+
 def save_npy(path, array):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     np.save(path, np.ascontiguousarray(array))

@@ -19,6 +19,8 @@ Not upstream code.
 """
 import os
 import pickle
+import random
+import shutil
 
 import numpy as np
 
@@ -27,6 +29,22 @@ TRAIN_LENGTHS = [5, 9, 3, 12]
 VALID_LENGTHS = [4]
 TEST_LENGTHS = [7, 2, 11, 1, 6]
 DIMS = {"audio": 12, "text": 20, "visual": 8}
+
+
+def seed_torch(seed):
+    """train_mr.py's and train_MoMKE.py's seed_torch (the same function in both repositories)."""
+    import torch
+    random.seed(seed)
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def fresh_dataset(out):
+    """Empties `out` and writes the dataset into it; returns write_dataset's paths."""
+    if os.path.isdir(out):
+        shutil.rmtree(out)
+    return write_dataset(out)
 
 
 def write_dataset(out, seed=1234):

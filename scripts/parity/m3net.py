@@ -184,15 +184,7 @@ def main():
         assert len(data[-1]) == len(IEMOCAP_TRAIN)
         optimizer.zero_grad()
         _, loss = run_batch(model, loss_fn, data)
-        loss.backward()
-        params = dict(model.named_parameters())
-        grads = {k: params[k].grad.detach().numpy().copy() for k in STEP_TENSORS}
-        optimizer.step()
-        state = model.state_dict()
-        weights = {k: state[k].detach().numpy().copy() for k in STEP_TENSORS + STEP_BUFFERS}
-        gd.save_npy(os.path.join(out, 'step_loss.npy'), np.array([loss.item()], dtype=np.float64))
-        gd.save_npz(os.path.join(out, 'step_grads.npz'), grads)
-        gd.save_npz(os.path.join(out, 'step_weights.npz'), weights)
+        gd.record_step(out, model, optimizer, loss, STEP_TENSORS, STEP_BUFFERS)
     finally:
         os.chdir(cwd)
     gd.save_json(os.path.join(out, 'meta.json'), {

@@ -40,8 +40,6 @@ Run:  PYTHONPATH= /usr/bin/python3 scripts/parity/momke.py [OUT_DIR] [--upstream
 import argparse
 import json
 import os
-import random
-import shutil
 import sys
 
 if os.environ.get("PYTHONHASHSEED") != "0":  # the label pickle holds sets: fixed iteration order
@@ -75,13 +73,6 @@ def published_args(hidden, drop_rate, test_condition):
     return a
 
 
-def seed_torch(seed):  # train_MoMKE.py's seed_torch
-    random.seed(seed)
-    os.environ["PYTHONHASHSEED"] = str(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("out", nargs="?", default=os.path.join(REPO, "tests/fixtures/parity/momke"))
@@ -89,9 +80,7 @@ def main():
     ap.add_argument("--hidden", type=int, default=32)
     opts = ap.parse_args()
     out = opts.out
-    if os.path.isdir(out):
-        shutil.rmtree(out)
-    data = imer_mosi_data.write_dataset(out)
+    data = imer_mosi_data.fresh_dataset(out)
 
     sys.path.insert(0, opts.upstream)
     sys.path.insert(0, os.path.join(opts.upstream, "MoMKE"))
@@ -101,7 +90,7 @@ def main():
     from utils import build_model  # noqa: E402
 
     args = published_args(opts.hidden, 0.5, "atv")
-    seed_torch(args.seed)
+    imer_mosi_data.seed_torch(args.seed)
     dataset = CMUMOSIDataset(label_path=data["label_path"], audio_root=data["audio_root"],
                              text_root=data["text_root"], video_root=data["video_root"])
     adim, tdim, vdim = dataset.get_featDim()
