@@ -103,18 +103,14 @@ def main():
 
     args = published_args(opts.hidden, 0.5, 0.0)
     imer_mosi_data.seed_torch(args.seed)
-    dataset = CMUMOSIDataset(label_path=data["label_path"], audio_root=data["audio_root"],
-                             text_root=data["text_root"], video_root=data["video_root"])
+    dataset = imer_mosi_data.open_upstream_dataset(CMUMOSIDataset, data)
     adim, tdim, vdim = dataset.get_featDim()
     model = build_model(args, adim, tdim, vdim)
     torch.save(model.state_dict(), os.path.join(out, "comp_mosi.pth"))
     state = {k: v.clone() for k, v in model.state_dict().items()}
 
-    index = {vid: i for i, vid in enumerate(dataset.vids)}
-
     def batches(vids, size):
-        return [dataset.collate_fn([dataset[index[v]] for v in vids[i:i + size]])
-                for i in range(0, len(vids), size)]
+        return imer_mosi_data.upstream_batches(dataset, vids, size)
 
     # ---------------- eval-mode outputs under fixed masks, both stages
     captured = []

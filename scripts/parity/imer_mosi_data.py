@@ -40,6 +40,18 @@ def seed_torch(seed):
     torch.manual_seed(seed)
 
 
+def open_upstream_dataset(dataset_cls, data):
+    """The upstream CMUMOSIDataset (ComP's and MoMKE's are the same reader) over write_dataset's files."""
+    return dataset_cls(label_path=data["label_path"], audio_root=data["audio_root"],
+                       text_root=data["text_root"], video_root=data["video_root"])
+
+
+def upstream_batches(dataset, vids, size):
+    """Consecutive batches of `size` videos in `vids` order through the upstream collate_fn."""
+    index = {vid: i for i, vid in enumerate(dataset.vids)}
+    return [dataset.collate_fn([dataset[index[v]] for v in vids[i:i + size]]) for i in range(0, len(vids), size)]
+
+
 def fresh_dataset(out):
     """Empties `out` and writes the dataset into it; returns write_dataset's paths."""
     if os.path.isdir(out):
