@@ -213,6 +213,11 @@ void PickleVm::memo_get(uint64_t index) {
   stack_.push_back(it->second);
 }
 
+bool PickleVm::points_into_input(std::string_view raw) const {
+  const auto* p = reinterpret_cast<const uint8_t*>(raw.data());
+  return p >= in_ && p + raw.size() <= in_ + size_;
+}
+
 std::shared_ptr<PyValue> PickleVm::make_py2_str(std::string_view raw) {
   switch (options_.py2_str) {
     case Py2StrEncoding::kBytes:
@@ -223,7 +228,7 @@ std::shared_ptr<PyValue> PickleVm::make_py2_str(std::string_view raw) {
     case Py2StrEncoding::kLatin1:
       break;
   }
-  if (raw.size() >= kDeferBytes) {
+  if (raw.size() >= kDeferBytes && points_into_input(raw)) {
     auto v = PyValue::str("");  // filled by finish_deferred() if the result needs it
     deferred_.emplace(v.get(), DeferredBytes{raw, true});
     deferred_values_.push_back(v);
@@ -233,7 +238,7 @@ std::shared_ptr<PyValue> PickleVm::make_py2_str(std::string_view raw) {
 }
 
 std::shared_ptr<PyValue> PickleVm::make_bytes(std::string_view raw) {
-  if (raw.size() >= kDeferBytes) {
+  if (raw.size() >= kDeferBytes && points_into_input(raw)) {
     auto v = PyValue::bytes("");
     deferred_.emplace(v.get(), DeferredBytes{raw, false});
     deferred_values_.push_back(v);

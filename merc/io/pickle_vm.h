@@ -53,6 +53,10 @@ class PickleVm {
   void memo_put(uint64_t index);
   void memo_get(uint64_t index);
 
+  // Payloads of kDeferBytes or more that are views into the input are deferred (copied once, at
+  // the end, only if the result needs them); any other payload (e.g. a protocol-0 STRING decoded
+  // into a temporary) is copied now, since a deferred view must outlive the opcode that made it.
+  bool points_into_input(std::string_view raw) const;
   std::shared_ptr<PyValue> make_py2_str(std::string_view raw);
   std::shared_ptr<PyValue> make_bytes(std::string_view raw);
   std::string_view text_of(const PyValue& v) const;

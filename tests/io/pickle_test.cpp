@@ -285,5 +285,19 @@ TEST(PickleTest, AllowListIsExposed) {
   EXPECT_EQ(std::find(names.begin(), names.end(), "os.system"), names.end());
 }
 
+// A protocol-0 STRING with escapes is decoded into a temporary; at 256 bytes or more the VM used
+// to defer it as a view into that temporary and read freed memory when the parse ended (found by
+// the torch pickle fuzzer; ASan reports it, a plain build may read garbage). Long payloads that
+// are not views into the input are copied at once.
+TEST(PickleTest, LongEscapedProtocol0StringsAreCopiedNotDeferred) {
+  std::string body;
+  for (int i = 0; i < 300; ++i) body += "\\x41";  // \x41 = 'A'
+  const PyRef v = parse_pickle("S'" + body + "'\n.", "long_string.pkl");
+  EXPECT_EQ(v->as_str(), std::string(300, 'A'));
+  PickleOptions as_bytes;
+  as_bytes.py2_str = Py2StrEncoding::kBytes;
+  EXPECT_EQ(parse_pickle("S'" + body + "'\n.", "long_string.pkl", as_bytes)->as_bytes(), std::string(300, 'A'));
+}
+
 }  // namespace
 }  // namespace merc::io
