@@ -27,7 +27,7 @@ endfunction()
 function(merc_add_test)
   cmake_parse_arguments(T "" "NAME" "SOURCES;LABELS" ${ARGN})
   add_executable(${T_NAME} ${T_SOURCES})
-  target_link_libraries(${T_NAME} PRIVATE merc_lib GTest::gtest GTest::gtest_main GTest::gmock)
+  target_link_libraries(${T_NAME} PRIVATE merc_lib merc_test_main GTest::gtest GTest::gmock)
   target_compile_definitions(${T_NAME} PRIVATE MERC_FIXTURE_DIR="${PROJECT_SOURCE_DIR}/tests/fixtures"
                                                MERC_SHARED_DATA_DIR="${PROJECT_SOURCE_DIR}/../shared/data")
   set_target_properties(${T_NAME} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE 8)
@@ -37,11 +37,11 @@ function(merc_add_test)
   if(NOT T_LABELS)
     set(T_LABELS unit)
   endif()
-  # One CTest entry per executable, not per test: every process start loads libtorch (~1 s), which
-  # would dominate a per-test registration. Tests whose name contains "Slow" form a second entry
-  # labelled `slow`, excluded from `make test`.
-  add_test(NAME ${T_NAME} COMMAND ${T_NAME} --gtest_filter=-*Slow* --gtest_brief=1)
+  # One CTest entry per executable and label, not per test: every process start loads libtorch
+  # (~1 s), which would dominate a per-test registration. Labels come from the test sources
+  # (MERC_SLOW_TEST, tests/support/test_labels.h), never from a substring of a test's name.
+  add_test(NAME ${T_NAME} COMMAND ${T_NAME} --merc_label=unit --gtest_brief=1)
   set_tests_properties(${T_NAME} PROPERTIES LABELS "${T_LABELS}")
-  add_test(NAME ${T_NAME}.slow COMMAND ${T_NAME} --gtest_filter=*Slow*)
+  add_test(NAME ${T_NAME}.slow COMMAND ${T_NAME} --merc_label=slow)
   set_tests_properties(${T_NAME}.slow PROPERTIES LABELS slow)
 endfunction()

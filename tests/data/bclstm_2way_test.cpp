@@ -1,6 +1,7 @@
 #include "merc/data/readers/bclstm_2way.h"
 
 #include <gtest/gtest.h>
+#include "test_labels.h"
 
 #include "merc/core/error.h"
 
@@ -43,7 +44,7 @@ TEST(BclstmTwoWay, BadLengthsAndLabelsAreNamedErrors) {
 
 TEST(BclstmTwoWay, RealAudioPickleHasPoriaCounts) {
   const fs::path p = fs::path(MERC_SHARED_DATA_DIR) / "mosi" / "audio_2way.pickle";
-  if (!fs::exists(p)) GTEST_SKIP() << "no shared data";
+  MERC_REQUIRE_PREREQUISITE(fs::exists(p), p);
   const Dataset ds = read_dataset(p);
   EXPECT_EQ(ds.info.modality_dims[1], 73);
   const auto& poria = ds.scheme("poria");

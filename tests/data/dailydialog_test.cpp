@@ -1,6 +1,7 @@
 #include "merc/data/readers/dailydialog.h"
 
 #include <gtest/gtest.h>
+#include "test_labels.h"
 
 #include <filesystem>
 #include <fstream>
@@ -140,9 +141,9 @@ TEST(DailyDialog, EveryLineDefectiveLeavesAnEmptySplitAndOneWarning) {
 // dialogues / 87159 utterances (the README's 87170 counts labels: 87159 + 11). Validation class
 // counts: collections.Counter over all label tokens of dialogues_emotion_validation.txt.
 TEST(DailyDialog, RealTrainAndValidation) {
-  if (!fs::exists(kDailyReal / "train" / "dialogues_train.txt") ||
-      !fs::exists(kDailyReal / "validation" / "dialogues_validation.txt"))
-    GTEST_SKIP() << "no DailyDialog release under " << kDailyReal;
+  MERC_REQUIRE_PREREQUISITE(fs::exists(kDailyReal / "train" / "dialogues_train.txt") &&
+                                fs::exists(kDailyReal / "validation" / "dialogues_validation.txt"),
+                            "the DailyDialog release under " << kDailyReal);
   const Dataset ds = read_dataset(kDailyReal);
   const auto train = ds.partition("train");
   const auto valid = ds.partition("valid");

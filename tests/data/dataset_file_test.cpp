@@ -1,6 +1,7 @@
 #include "merc/data/dataset_file.h"
 
 #include <gtest/gtest.h>
+#include "test_labels.h"
 #include <unistd.h>
 
 #include <cmath>
@@ -388,8 +389,8 @@ TEST(DatasetFile, TruncatedFilesAreFormatErrors) {
 // Runs the json + numpy snippet from docs/dataset_file.md on a written file and compares what
 // Python sees with the dataset, value for value (floats as bit patterns).
 TEST(DatasetFile, DocumentedNumpySnippetReadsTheFile) {
-  if (std::system("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1") != 0)
-    GTEST_SKIP() << "/usr/bin/python3 with numpy not available";
+  MERC_REQUIRE_PREREQUISITE(std::system("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1") == 0,
+                            "/usr/bin/python3 with numpy (Debian python3-numpy)");
   std::ifstream doc(std::string(MERC_SOURCE_DIR) + "/docs/dataset_file.md");
   ASSERT_TRUE(doc) << "docs/dataset_file.md missing";
   const std::string md((std::istreambuf_iterator<char>(doc)), std::istreambuf_iterator<char>());

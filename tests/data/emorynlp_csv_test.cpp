@@ -1,6 +1,7 @@
 #include "merc/data/readers/emorynlp_csv.h"
 
 #include <gtest/gtest.h>
+#include "test_labels.h"
 
 #include <filesystem>
 #include <fstream>
@@ -140,8 +141,9 @@ TEST(EmorynlpCsv, MissingFile) {
 //   /usr/bin/python3 -c "import csv,collections; print(collections.Counter(r['Emotion'] for r in
 //   csv.DictReader(open('emorynlp_dev_final.csv', encoding='utf-8'))))"
 TEST(EmorynlpCsv, RealTrainAndDevTables) {
-  if (!fs::exists(kEmoryReal / "emorynlp_train_final.csv") || !fs::exists(kEmoryReal / "emorynlp_dev_final.csv"))
-    GTEST_SKIP() << "no EmoryNLP tables under " << kEmoryReal;
+  MERC_REQUIRE_PREREQUISITE(
+      fs::exists(kEmoryReal / "emorynlp_train_final.csv") && fs::exists(kEmoryReal / "emorynlp_dev_final.csv"),
+      "the EmoryNLP tables under " << kEmoryReal);
   const Dataset ds = read_dataset(kEmoryReal);
   const auto train = ds.partition("train");
   const auto dev = ds.partition("dev");

@@ -1,6 +1,7 @@
 #include "merc/data/readers/gcnet_labels.h"
 
 #include <gtest/gtest.h>
+#include "test_labels.h"
 
 #include <cmath>
 
@@ -203,7 +204,7 @@ TEST(GcnetLabels, DetectionAcceptsOnlyTheGcnetLists) {
 // The real GCNet label pickle (zeroQiaoba/GCNet dataset/CMUMOSI/CMUMOSI_features_raw_2way.pkl).
 TEST(GcnetLabels, RealCmuMosiLabelPickle) {
   const auto path = std::filesystem::path(MERC_SHARED_DATA_DIR) / "mosi" / "CMUMOSI_features_raw_2way.pkl";
-  if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " not present";
+  MERC_REQUIRE_PREREQUISITE(std::filesystem::exists(path), path);
   const Dataset ds = read_dataset(path);
   EXPECT_EQ(ds.info.source_format, "gcnet-labels");
   EXPECT_EQ(ds.dialogues.size(), 93u);

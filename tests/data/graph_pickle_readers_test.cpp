@@ -3,6 +3,7 @@
 // MOSEI binning are in graph_pickle_errors_test.cpp.
 
 #include <gtest/gtest.h>
+#include "test_labels.h"
 
 #include <algorithm>
 #include <set>
@@ -57,7 +58,7 @@ TEST(GraphPickleDetect, OtherPicklesAreNotClaimed) {
 
 TEST(GraphPickleDetect, RealImerLabelPickleIsNotClaimed) {
   const std::string path = std::string(MERC_SHARED_DATA_DIR) + "/mosi/CMUMOSI_features_raw_2way.pkl";
-  if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " absent";
+  MERC_REQUIRE_PREREQUISITE(std::filesystem::exists(path), path);
   const Probe probe = make_probe(path);
   for (const auto& r : format_readers()) {
     if (testing::is_graph_format(r.name)) {

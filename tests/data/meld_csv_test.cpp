@@ -1,6 +1,7 @@
 #include "merc/data/readers/meld_csv.h"
 
 #include <gtest/gtest.h>
+#include "test_labels.h"
 
 #include <filesystem>
 #include <fstream>
@@ -155,8 +156,8 @@ TEST(MeldCsv, MissingFileAndEmptyDirectory) {
 //   /usr/bin/python3 -c "import csv,collections; print(collections.Counter(r['Emotion'] for r in
 //   csv.DictReader(open('train_sent_emo.csv', encoding='utf-8'))))"
 TEST(MeldCsv, RealTrainAndDevTables) {
-  if (!fs::exists(kMeldReal / "train_sent_emo.csv") || !fs::exists(kMeldReal / "dev_sent_emo.csv"))
-    GTEST_SKIP() << "no MELD tables under " << kMeldReal;
+  MERC_REQUIRE_PREREQUISITE(fs::exists(kMeldReal / "train_sent_emo.csv") && fs::exists(kMeldReal / "dev_sent_emo.csv"),
+                            "the MELD tables under " << kMeldReal);
   const Dataset ds = read_dataset(kMeldReal);
   const auto train = ds.partition("train");
   const auto dev = ds.partition("dev");

@@ -1,6 +1,7 @@
 #include "merc/data/readers/mosi_poria.h"
 
 #include <gtest/gtest.h>
+#include "test_labels.h"
 
 #include <cmath>
 #include <fstream>
@@ -116,7 +117,7 @@ TEST(MosiPoria, RowCountMismatchAcrossModalitiesIsAnError) {
 // The real data in ../shared/data/mosi: counts from ../shared/data/README.md.
 TEST(MosiPoria, RealDataMatchesPublishedCounts) {
   const fs::path dir = fs::path(MERC_SHARED_DATA_DIR) / "mosi";
-  if (!fs::exists(dir / "transcripts.csv")) GTEST_SKIP() << "no shared data at " << dir;
+  MERC_REQUIRE_PREREQUISITE(fs::exists(dir / "transcripts.csv"), dir / "transcripts.csv");
   const Dataset ds = read_dataset(dir);
   EXPECT_EQ(ds.info.source_format, "mosi-poria");
   EXPECT_EQ(ds.dialogues.size(), 93u);

@@ -112,7 +112,9 @@ TEST(RandomMask, RateOverManyDrawsOfEveryLengthIsWithinTolerance) {
       for (int64_t r = 0; r < L; ++r) {
         const int row = m.at(r, 0) + m.at(r, 1) + m.at(r, 2);
         ASSERT_GE(row, 1) << "rate " << rate << " L " << L;
-        if (rate == 0.7) ASSERT_EQ(row, 1) << "L " << L;
+        if (rate == 0.7) {
+          ASSERT_EQ(row, 1) << "L " << L;
+        }
         kept += row;
       }
       cells += 3 * L;

@@ -1,7 +1,6 @@
 // TextFeaturizer save/load (bitwise round trip, strict rejection of damaged state files) and a
 // smoke test on the real MELD transcripts.
 
-#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -11,6 +10,7 @@
 #include <limits>
 
 #include <gtest/gtest.h>
+#include "test_labels.h"
 #include <nlohmann/json.hpp>
 
 #include "merc/core/error.h"
@@ -235,28 +235,18 @@ std::vector<std::string> csv_column(const std::string& path, size_t column) {
 
 const std::string kMeldTrain = std::string(MERC_SHARED_DATA_DIR) + "/meld/train_sent_emo.csv";
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
+// Fit and transform on real MELD utterances: sane features, no timing (a wall-clock bound in a test
+// is flaky on a loaded machine; the fit time is benchmarks/text_featurizer_bench.cpp).
 TEST(TextFeaturizerMeld, FitsFirst3000Utterances) {
-  if (!fs::exists(kMeldTrain)) GTEST_SKIP() << kMeldTrain << " not present";
+  MERC_REQUIRE_PREREQUISITE(fs::exists(kMeldTrain), kMeldTrain);
   std::vector<std::string> utterances = csv_column(kMeldTrain, 1);
   ASSERT_EQ(utterances.size(), 9989u);  // data/README.md: 9989 train utterances
   EXPECT_EQ(utterances[0], "also I was the point person on my company\u2019s transition from the KL-5 to GR-6 system.");
   utterances.resize(3000);
   TextFeaturizerOptions o;
   o.dim = 64;
-  const auto t0 = std::chrono::steady_clock::now();
   const TextFeaturizer f = TextFeaturizer::fit(utterances, o);
-  const double fit_s = seconds_since(t0);
-  const auto t1 = std::chrono::steady_clock::now();
   const FeatureMatrix z = f.transform(utterances);
-  const double transform_s = seconds_since(t1);
-  std::printf("MELD 3000 utterances, dim 64: fit %.2f s, transform %.2f s, energy kept %.3f\n", fit_s, transform_s,
-              f.explained_variance_ratio());
-  // "A few seconds" on an idle core; generous because this machine's 2 cores are shared.
-  EXPECT_LT(fit_s + transform_s, 60.0);
   ASSERT_EQ(z.rows, 3000);
   ASSERT_EQ(z.cols, 64);
   for (float v : z.values) ASSERT_TRUE(std::isfinite(v));
@@ -265,21 +255,6 @@ TEST(TextFeaturizerMeld, FitsFirst3000Utterances) {
   // Spelling variants that tokenise identically get identical features.
   const FeatureMatrix same = f.transform({"I don\u2019t know!", "i don't KNOW..."});
   EXPECT_EQ(0, std::memcmp(same.row(0), same.row(1), 64 * sizeof(float)));
-}
-
-// Not a pass/fail test (label `slow`): the fit time on all of MELD train at the default dim 100.
-TEST(SlowTextFeaturizerMeld, FitAllTrainDim100) {
-  if (!fs::exists(kMeldTrain)) GTEST_SKIP() << kMeldTrain << " not present";
-  const std::vector<std::string> utterances = csv_column(kMeldTrain, 1);
-  const auto t0 = std::chrono::steady_clock::now();
-  const TextFeaturizer f = TextFeaturizer::fit(utterances, TextFeaturizerOptions{});
-  const double fit_s = seconds_since(t0);
-  const auto t1 = std::chrono::steady_clock::now();
-  const FeatureMatrix z = f.transform(utterances);
-  const double transform_s = seconds_since(t1);
-  std::printf("MELD train %zu utterances, dim 100: fit %.2f s, transform %.2f s, energy kept %.3f, torch threads %d\n",
-              utterances.size(), fit_s, transform_s, f.explained_variance_ratio(), at::get_num_threads());
-  EXPECT_EQ(z.rows, 9989);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "merc/io/csv.h"
 
 #include <gtest/gtest.h>
+#include "test_labels.h"
 
 #include <cmath>
 #include <filesystem>
@@ -170,7 +171,7 @@ TEST(Csv, FilesAndFirstRecord) {
 // -1.1352200000000001, row 1447 field 100 = 0.143846.
 TEST(Csv, RealMosiPoriaFeatureTable) {
   const std::string path = std::string(MERC_SHARED_DATA_DIR) + "/mosi/poria/text_train0.csv";
-  if (!std::filesystem::exists(path)) GTEST_SKIP() << "no " << path;
+  MERC_REQUIRE_PREREQUISITE(std::filesystem::exists(path), path);
   CsvOptions o;
   o.has_header = false;
   const CsvTable t = read_csv_file(path, o);

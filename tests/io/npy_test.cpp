@@ -1,6 +1,7 @@
 #include "merc/io/npy.h"
 
 #include <gtest/gtest.h>
+#include "test_labels.h"
 
 #include <cstring>
 #include <limits>
@@ -227,7 +228,7 @@ TEST(Npy, WriteThenReadRoundTripsEveryDtype) {
 }
 
 TEST(Npy, WrittenFilesLoadInNumpy) {
-  if (!test_helpers::python_numpy_available()) GTEST_SKIP() << "/usr/bin/python3 with numpy not available";
+  MERC_REQUIRE_PREREQUISITE(test_helpers::python_numpy_available(), "/usr/bin/python3 with numpy (Debian python3-numpy)");
   test_helpers::TempDir dir;
   NdArray a;
   a.dtype = DType::kFloat32;

@@ -4,6 +4,7 @@
 // and the expressions quoted beside each constant.
 
 #include <gtest/gtest.h>
+#include "test_labels.h"
 
 #include <cmath>
 #include <filesystem>
@@ -22,7 +23,7 @@ constexpr double kSumRelTol = 1e-9;
 
 TEST(PickleRealDataTest, MosiLabelPickleProtocol4) {
   const std::string path = kMosiDir + "CMUMOSI_features_raw_2way.pkl";
-  if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " not present";
+  MERC_REQUIRE_PREREQUISITE(std::filesystem::exists(path), path);
   const PyRef root = load_pickle_file(path);
   ASSERT_EQ(root->type(), PyType::kList);
   ASSERT_EQ(root->size(), 7u);
@@ -69,7 +70,7 @@ TEST(PickleRealDataTest, MosiLabelPickleProtocol4) {
 
 TEST(PickleRealDataTest, MosiAudioPython2Pickle) {
   const std::string path = kMosiDir + "audio_2way.pickle";
-  if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " not present";
+  MERC_REQUIRE_PREREQUISITE(std::filesystem::exists(path), path);
   const PyRef root = load_pickle_file(path);
   ASSERT_EQ(root->type(), PyType::kTuple);
   ASSERT_EQ(root->size(), 7u);

@@ -51,7 +51,9 @@ TEST(GraphErcConfigs, PublishedCommandsResolveAndBuild) {
     info.class_names.assign(meld || mosei ? 7 : 6, "c");
     const ModelDims dims = model_dims(info, cfg.model->modalities, data::Task::kClassification);
     EXPECT_NO_THROW(build_model(*cfg.model, dims));
-    if (!meld && !mosei) EXPECT_EQ(cfg.train.class_weights.size(), 6u);
+    if (!meld && !mosei) {
+      EXPECT_EQ(cfg.train.class_weights.size(), 6u);
+    }
   }
 }
 
