@@ -5,8 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include "merc/core/error.h"
 #include "merc/nn/graph/edge_propagate.h"
 #include "merc/nn/graph/gated_edge_conv.h"
+#include "m3net_encoder_dense.h"
+#include "merc/nn/graph/node_batch.h"
 #include "model_test_util.h"
 
 namespace merc::models {
@@ -273,4 +276,359 @@ TEST(MoedModel, UnpackedTextGruQuirkMakesOutputsDependOnPadding) {
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// MoedModel::forward against a dense recomputation written from docs/models/moed.md and
+// method_reference.md §4 (adjacency matrices from the edge rules, not from moed_graph.h).
+namespace moed_forward_test {
+
+using m3net_encoder_dense::lin;
+using m3net_encoder_dense::Tensors;
+
+// float32 through a short GRU, 3 gated ECGNN layers and 6 EIGNN layers, recomputed densely in
+// float32 in another summation order: ~1e-6 relative on O(1) logits; 2e-5 absolute leaves margin
+// and is far below what any switch changes (>= 1e-4 checked).
+constexpr double kTol = 2e-5;
+
+// The sweep dataset with 6-d text (two 3-d "RoBERTa layers"), every modality used.
+struct MoedData {
+  data::Dataset ds = testing::sweep_dataset();
+  ModelDims dims;
+  MoedData() {
+    dims = model_dims(ds.info, {}, data::Task::kClassification);
+    dims.input_dims[0] = 6;
+  }
+  data::DialogueBatch batch(const std::vector<int>& idx) const {
+    data::DialogueBatch b = testing::collate_indices(ds, idx);
+    const auto B = b.utterance_mask.size(0), T = b.utterance_mask.size(1);
+    const auto t = torch::arange(B * T * 6, torch::kFloat32).view({B, T, 6});
+    b.features[0] = torch::sin(0.37 * t + 0.2) * b.utterance_mask.unsqueeze(-1).to(torch::kFloat32);
+    return b;
+  }
+};
+
+// merc's default moed (MoedConfig defaults = the IEMOCAP-6 command), shrunk: hidden_dim 512 -> 4,
+// graph_hidden_dim 512 -> 3, text_layers 4 -> 2 (6-d test text). num_L 6, num_K 3, windows,
+// epsilons, use_speaker "bh", both/both fusion, directed_edge avl and every quirk keep defaults.
+MoedConfig moed_small_config() {
+  MoedConfig c;
+  c.name = "moed";
+  c.encoder.hidden_dim = 4;
+  c.encoder.text_layers = 2;
+  c.graph_hidden_dim = 3;
+  return c;
+}
+
+torch::Tensor inv_sqrt0(const torch::Tensor& d) { return torch::where(d > 0, d.pow(-0.5), torch::zeros_like(d)); }
+bool has(const std::string& s, char ch) { return s.find(ch) != std::string::npos; }
+bool within(int64_t gap, int64_t window) { return window == -1 || gap <= window; }
+
+torch::Tensor moed_dense(const Tensors& p, const MoedConfig& c, const ModelDims& dims, const data::DialogueBatch& batch,
+                         bool training) {
+  const auto h = m3net_encoder_dense::encode(p, c.encoder, batch, dims.use, training);
+  std::vector<int> used;  // modality index per block
+  for (int m = 0; m < 3; ++m)
+    if (dims.use[static_cast<size_t>(m)]) used.push_back(m);
+  const int64_t M = static_cast<int64_t>(used.size()), B = batch.lengths.size(0);
+  std::vector<int64_t> L(B), off(B);
+  int64_t N = 0;
+  for (int64_t b = 0; b < B; ++b) off[b] = N, L[b] = batch.lengths[b].item<int64_t>(), N += L[b];
+  // Per-block (N, D_g) rows: the modalities, then u = linear_u([h_l ; h_a ; h_v]).
+  std::vector<torch::Tensor> blocks(M + 1);
+  const auto u = lin(p, "linear_u", torch::cat(h, 2));
+  std::vector<torch::Tensor> spk_rows;
+  for (int64_t k = 0; k <= M; ++k) {
+    std::vector<torch::Tensor> rows;
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t t = 0; t < L[b]; ++t) rows.push_back(k < M ? h[k][b][t] : u[b][t]);
+    blocks[k] = torch::stack(rows, 0);
+  }
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = 0; t < L[b]; ++t)
+      spk_rows.push_back(p.at("speaker_embedding.weight")[batch.speaker[b][t].item<int64_t>()]);
+  const auto spk = torch::stack(spk_rows, 0);
+  const bool u_ecg = c.multimodal_node == "both" || c.multimodal_node == "ECG";
+  const bool u_eig = c.multimodal_node == "both" || c.multimodal_node == "EIG";
+  // Directed-edge sources (§4.4 item 3): 3 letters = every modality block; otherwise each letter
+  // found in modals selects the block at its position in modals (quirk) or its own block.
+  std::string modals = c.modals;
+  if (modals.empty())
+    for (char ch : std::string("avl"))
+      for (int m : used)
+        if ("lav"[m] == ch) modals += ch;
+  std::vector<int64_t> sources;
+  if (c.directed_edge.size() == 3) {
+    for (int64_t k = 0; k < M; ++k) sources.push_back(k);
+  } else {
+    for (char ch : c.directed_edge) {
+      const auto pos = modals.find(ch);
+      if (pos == std::string::npos) continue;
+      int64_t blk = -1;
+      if (c.directed_edge_letter_quirk) blk = static_cast<int64_t>(pos);
+      for (int64_t k = 0; k < M && !c.directed_edge_letter_quirk; ++k)
+        if ("lav"[used[k]] == ch) blk = k;
+      if (blk >= 0 && blk < M) sources.push_back(blk);
+    }
+  }
+
+  // One graph: node features with the speaker embedding, adjacency A[dst][src].
+  struct Graph {
+    int64_t K;
+    torch::Tensor X, A;
+  };
+  auto build = [&](bool ecg) {
+    const bool with_u = ecg ? u_ecg : u_eig;
+    Graph g{M + (with_u ? 1 : 0), {}, {}};
+    auto node = [&](int64_t b, int64_t k, int64_t t) { return g.K * off[b] + k * L[b] + t; };
+    g.X = torch::zeros({g.K * N, c.encoder.hidden_dim});
+    g.A = torch::zeros({g.K * N, g.K * N});
+    for (int64_t k = 0; k < g.K; ++k) {
+      const char ecg_letter = k == M ? 'e' : "bcd"[used[k]], eig_letter = k == M ? 'i' : "fgh"[used[k]];
+      const double n_spk = ecg ? (has(c.use_speaker, ecg_letter) ? 1 : 0)
+                               : (has(c.use_speaker, eig_letter) ? 1 : 0) +
+                                     (c.speaker_in_place && has(c.use_speaker, ecg_letter) ? 1 : 0);
+      const auto x = blocks[k] + n_spk * spk;
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t t = 0; t < L[b]; ++t) g.X[node(b, k, t)] = x[off[b] + t];
+    }
+    for (int64_t b = 0; b < B; ++b) {
+      // 1. ECGNN temporal windows / EIGNN same-speaker windows, in every block.
+      for (int64_t k = 0; k < g.K; ++k) {
+        auto add = [&](int64_t s, int64_t d, double n) { g.A[node(b, k, d)][node(b, k, s)] += n; };
+        if (ecg) {
+          for (int64_t q = 0; q < L[b]; ++q)
+            for (int64_t s = 0; s < q; ++s) {
+              const int64_t gap = q - s;
+              if (c.single_edge == "inter") {
+                add(q, s, within(gap, c.window_dir) ? 1 : 0);
+                add(s, q, within(gap, c.window_dir_f) ? 1 : 0);
+              } else {
+                double m = (within(gap, c.window_dir) ? 1 : 0) + (within(gap, c.window_dir_f) ? 1 : 0);
+                if (!c.temporal_duplicates) m = std::min(m, 1.0);
+                add(q, s, m);
+                add(s, q, m);
+              }
+            }
+        } else {
+          std::map<int64_t, std::vector<int64_t>> by_speaker;
+          for (int64_t t = 0; t < L[b]; ++t) by_speaker[batch.speaker[b][t].item<int64_t>()].push_back(t);
+          for (const auto& [who, s] : by_speaker) {
+            const int64_t n = static_cast<int64_t>(s.size());
+            for (int64_t j = c.skip_first_sender ? 1 : 0; j < n; ++j)
+              for (int64_t q = 0; q < n; ++q) {
+                if (q == j) continue;
+                if (q < j ? within(j - q, c.window_spk) : within(q - j, c.window_spk_f)) add(s[j], s[q], 1);
+              }
+          }
+        }
+      }
+      // 2. Intra-utterance edges among the modality blocks (twice unless single_edge intra);
+      // 3. directed source -> u.
+      for (int64_t t = 0; t < L[b]; ++t) {
+        for (int64_t i = 0; i < M; ++i)
+          for (int64_t j = 0; j < M; ++j)
+            if (i != j) g.A[node(b, j, t)][node(b, i, t)] += c.single_edge == "intra" ? 1 : 2;
+        if (with_u && !c.directed_edge.empty())
+          for (int64_t s : sources) g.A[node(b, M, t)][node(b, s, t)] += 1;
+      }
+    }
+    return g;
+  };
+  const Graph ecg = build(true), eig = build(false);
+  const int64_t H = c.graph_hidden_dim;
+  // ECGNN: h <- gated conv (out-degree norm) + epsilon h0.
+  const auto h0 = lin(p, "fc2", ecg.X);
+  const auto dout = inv_sqrt0(ecg.A.sum(0));
+  const auto Ac = ecg.A * dout.unsqueeze(1) * dout.unsqueeze(0);
+  torch::Tensor hc = h0;
+  for (int64_t k = 1; k <= c.num_K; ++k) {
+    const std::string n = "ecg_conv" + std::to_string(k) + ".gate.";
+    const auto W = p.at(n + "weight")[0];
+    const auto G = torch::tanh(torch::mv(hc, W.narrow(0, 0, H)).unsqueeze(1) +
+                               torch::mv(hc, W.narrow(0, H, H)).unsqueeze(0) + p.at(n + "bias"));
+    hc = (Ac * G).mm(hc) + c.epsilon * h0;
+  }
+  // EIGNN: g <- in-degree-normalised sum + epsilon2 g0.
+  const auto g0 = lin(p, "fc1", eig.X);
+  const auto din = inv_sqrt0(eig.A.sum(1));
+  const auto Ai = eig.A * din.unsqueeze(1) * din.unsqueeze(0);
+  torch::Tensor hi = g0;
+  for (int64_t l = 0; l < c.num_L; ++l) hi = Ai.mm(hi) + c.epsilon2 * g0;
+
+  // Fusion (§4.6, create_multimodal_feature), per utterance in dialogue order.
+  auto row = [&](const torch::Tensor& x, int64_t K, int64_t b, int64_t k, int64_t t) { return x[K * off[b] + k * L[b] + t]; };
+  std::vector<torch::Tensor> z;
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = 0; t < L[b]; ++t) {
+      std::vector<torch::Tensor> parts;
+      if (c.graph_type == "EIG") {
+        parts.push_back(row(hi, eig.K, b, M, t));
+      } else if (c.graph_type == "ECG") {
+        parts.push_back(row(hc, ecg.K, b, M, t));
+      } else if (c.multimodal_node == "both") {
+        parts.push_back(row(hi, eig.K, b, M, t));
+        parts.push_back(row(hc, ecg.K, b, M, t));
+      } else {
+        const bool ug_is_ecg = c.multimodal_node == "ECG";
+        const auto& other = ug_is_ecg ? hi : hc;
+        const int64_t other_K = ug_is_ecg ? eig.K : ecg.K;
+        const auto& ug = ug_is_ecg ? hc : hi;
+        const int64_t ug_K = ug_is_ecg ? ecg.K : eig.K;
+        for (int64_t k = 0; k < M; ++k) parts.push_back(row(other, other_K, b, k, t));
+        if (c.fusion_row_quirk) {
+          parts.push_back(ug[M * L[b] + t]);  // counted from the start of the batch
+        } else if (ug_K > M) {
+          parts.push_back(row(ug, ug_K, b, M, t));
+        } else {
+          for (int64_t k = 0; k < M; ++k) parts.push_back(row(ug, ug_K, b, k, t));
+        }
+      }
+      z.push_back(torch::cat(parts, 0));
+    }
+  return lin(p, "smax_fc", torch::stack(z, 0));
+}
+
+torch::Tensor expect_matches_dense(const MoedConfig& c, const MoedData& d, const data::DialogueBatch& batch,
+                                   bool training = false) {
+  torch::manual_seed(5);
+  MoedModel model(c, d.dims);
+  m3net_encoder_dense::make_nontrivial(model);
+  training ? model.train() : model.eval();
+  const Tensors p = m3net_encoder_dense::all_tensors(model);
+  torch::Tensor expected;
+  {
+    torch::NoGradGuard no_grad;
+    expected = moed_dense(p, c, d.dims, batch, training);
+  }
+  const torch::Tensor pos = nn::node_positions(batch.lengths, batch.max_length());
+  const torch::Tensor actual = nn::to_nodes(model.forward(batch, {}).logits, pos).detach();
+  EXPECT_TRUE(torch::allclose(actual, expected, 0, kTol)) << actual << expected;
+  return actual;
+}
+
+TEST(MoedForward, DefaultForwardEqualsADenseRecomputation) {
+  const MoedData d;
+  expect_matches_dense(moed_small_config(), d, d.batch({0, 1}));  // lengths 4, 2; a missing visual row
+  expect_matches_dense(moed_small_config(), d, d.batch({2, 0}));  // lengths 5, 4; speakers 0 0 1 0 1
+}
+
+// The switched model equals the dense recomputation with the same switch, and differs from the
+// default on this batch (so an ignored switch fails).
+void expect_switch(const MoedConfig& flipped, const std::string& what, const std::vector<int>& idx = {2, 0}) {
+  SCOPED_TRACE(what);
+  const MoedData d;
+  const auto batch = d.batch(idx);
+  const auto base = expect_matches_dense(moed_small_config(), d, batch);
+  const auto other = expect_matches_dense(flipped, d, batch);
+  EXPECT_GT((base - other).abs().max().item<double>(), 1e-4) << what << " has no effect on this batch";
+}
+
+TEST(MoedForward, EpsilonWeightsAndSpeakerLetters) {
+  MoedConfig c = moed_small_config();
+  c.epsilon = 0.6;
+  expect_switch(c, "epsilon 0.6");
+  c = moed_small_config();
+  c.epsilon2 = 1.7;
+  expect_switch(c, "epsilon2 1.7");
+  c = moed_small_config();
+  c.use_speaker = "cdegi";
+  expect_switch(c, "use_speaker cdegi");
+}
+
+TEST(MoedForward, QuirkSwitchesChangeValuesAsDefined) {
+  MoedConfig c = moed_small_config();
+  c.speaker_in_place = false;  // EIGNN's text block loses the ECGNN letter b
+  expect_switch(c, "speaker_in_place = false");
+  c = moed_small_config();
+  c.skip_first_sender = false;
+  expect_switch(c, "skip_first_sender = false");
+  c = moed_small_config();
+  c.temporal_duplicates = false;
+  expect_switch(c, "temporal_duplicates = false");
+  c = moed_small_config();
+  c.single_edge = "intra";
+  expect_switch(c, "single_edge intra");
+  c = moed_small_config();
+  c.single_edge = "inter";
+  expect_switch(c, "single_edge inter");
+  for (bool quirk : {true, false}) {
+    c = moed_small_config();
+    c.directed_edge = "l";  // quirk: the visual block; corrected: the text block
+    c.directed_edge_letter_quirk = quirk;
+    expect_switch(c, std::string("directed_edge l, letter quirk ") + (quirk ? "on" : "off"));
+  }
+  c = moed_small_config();
+  c.directed_edge = "";
+  expect_switch(c, "directed_edge none");
+}
+
+TEST(MoedForward, FusionVariantsAndFusionRowQuirk) {
+  for (const char* node : {"ECG", "EIG", ""})
+    for (bool quirk : {true, false}) {
+      MoedConfig c = moed_small_config();
+      c.multimodal_node = node;
+      c.fusion_row_quirk = quirk;
+      expect_switch(c, std::string("multimodal_node '") + node + "' fusion_row_quirk " + (quirk ? "on" : "off"));
+    }
+  // The quirk reads another dialogue's rows: with it on and off the second dialogue differs, the
+  // first (offset 0) reads its own u rows for multimodal_node ECG.
+  const MoedData d;
+  const auto batch = d.batch({2, 0});
+  MoedConfig c = moed_small_config();
+  c.multimodal_node = "ECG";
+  const auto on = expect_matches_dense(c, d, batch);
+  c.fusion_row_quirk = false;
+  const auto off = expect_matches_dense(c, d, batch);
+  EXPECT_TRUE(torch::allclose(on.narrow(0, 0, 5), off.narrow(0, 0, 5), 0, kTol));
+  EXPECT_GT((on.narrow(0, 5, 4) - off.narrow(0, 5, 4)).abs().max().item<double>(), 1e-4);
+  for (const char* type : {"EIG", "ECG"}) {
+    c = moed_small_config();
+    c.graph_type = type;
+    expect_switch(c, std::string("graph_type ") + type);
+  }
+}
+
+TEST(MoedForward, EncoderOptions) {
+  for (const std::string norm : {"LN", "LN2", "none"}) {
+    MoedConfig c = moed_small_config();
+    c.encoder.norm = norm;
+    expect_switch(c, "norm " + norm);
+  }
+  MoedConfig c = moed_small_config();
+  c.encoder.norm = "LN2";
+  c.encoder.norm_padding = false;
+  expect_switch(c, "LN2 without padding");
+  c = moed_small_config();
+  c.encoder.pack_text = true;
+  expect_switch(c, "pack_text");
+  c = moed_small_config();
+  c.encoder.text_linear = false;
+  expect_switch(c, "text_linear = false");
+  // Training-mode BatchNorm over padded rows (quirk) or real rows only; dropout 0.
+  const MoedData d;
+  const auto batch = d.batch({0, 1});
+  torch::Tensor outs[2];
+  for (bool padding : {true, false}) {
+    SCOPED_TRACE(padding);
+    c = moed_small_config();
+    c.encoder.dropout = 0;
+    c.encoder.norm_padding = padding;
+    outs[padding] = expect_matches_dense(c, d, batch, true);
+  }
+  EXPECT_GT((outs[0] - outs[1]).abs().max().item<double>(), 1e-4);
+}
+
+TEST(MoedForward, TextAndAudioOnly) {
+  MoedData d;
+  d.dims.use[2] = false;
+  expect_matches_dense(moed_small_config(), d, d.batch({0, 1}));
+  for (bool quirk : {true, false}) {
+    MoedConfig c = moed_small_config();
+    c.directed_edge = "a";  // modals "al": quirk -> the block at position 0 (text); corrected: audio
+    c.directed_edge_letter_quirk = quirk;
+    expect_matches_dense(c, d, d.batch({0, 1}));
+  }
+}
+
+}  // namespace moed_forward_test
 }  // namespace merc::models
