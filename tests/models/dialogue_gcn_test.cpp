@@ -5,9 +5,118 @@
 #include <gtest/gtest.h>
 
 #include "merc/core/error.h"
+#include "merc/nn/graph/node_batch.h"
 #include "model_test_util.h"
+#include "reference_ops.h"
 
 namespace merc::models {
+
+namespace dgcn_pin {
+
+// Float32 through a 2-layer BiGRU (<= 5 steps), a softmax, two graph layers and two dense layers
+// (widths <= 10, O(1) values): ~1e-7 relative per op, a few hundred ops deep; 2e-5 absolute
+// leaves margin and is far below the effect of any real mistake (O(1e-2) or more).
+constexpr double kTol = 2e-5;
+
+// merc's default dialogue_gcn (configs/models/dialogue_gcn.yaml) with only widths shrunk:
+// proj_dim 100 -> 5, hidden_dim 100 -> 3, graph_hidden_dim 100 -> 4, classifier_hidden_dim
+// 100 -> 4. rnn = gru, num_layers = 2, window 10/10, num_bases = 30, dropout 0.5 stay.
+DialogueGcnConfig small_config() {
+  DialogueGcnConfig c;
+  c.proj_dim = 5;
+  c.hidden_dim = 3;
+  c.graph_hidden_dim = 4;
+  c.classifier_hidden_dim = 4;
+  return c;
+}
+
+struct Expected {
+  torch::Tensor logits, fused;  // (N, C), (N, 2 hidden + graph_hidden) over the nodes of all dialogues
+};
+
+// DialogueGCN (dialogue_gcn.h, the paper's Eq. 1-3, 7-9) for the dialogues `dialogues` of ds with
+// a DENSE adjacency built from the definition: target i receives an edge from every j of its
+// dialogue with i - window_past <= j <= i + window_future (negative = unbounded), relation
+// (speaker(j) * M + speaker(i)) * 2 + (j < i ? 0 : 1).
+Expected recompute(const testing::ParamDict& p, const data::Dataset& ds, const std::vector<int>& dialogues,
+                   std::array<bool, 3> use, const DialogueGcnConfig& c) {
+  const bool gru = c.rnn == "gru";
+  const int64_t M = ds.info.num_speakers;
+  std::vector<torch::Tensor> gs;
+  std::vector<int64_t> dialogue_of, position, speaker;
+  for (int d : dialogues) {
+    torch::Tensor x = testing::observed_fused(ds, d, use);
+    if (c.proj_dim > 0) x = testing::linear(p, "proj", x);
+    gs.push_back(testing::birnn(p, gru ? "context.gru" : "context.lstm", static_cast<int>(c.num_layers), gru, x));
+    const auto& utts = ds.dialogues[static_cast<size_t>(d)].utterances;
+    for (size_t u = 0; u < utts.size(); ++u) {
+      dialogue_of.push_back(d);
+      position.push_back(static_cast<int64_t>(u));
+      speaker.push_back(utts[u].speaker);
+    }
+  }
+  const torch::Tensor g = torch::cat(gs, 0);
+  const int64_t N = g.size(0), R = 2 * M * M;
+  torch::Tensor edge = torch::zeros({N, N}, torch::kBool);   // edge[i][j]: j -> i
+  torch::Tensor rel = torch::full({N, N}, -1, torch::kLong);  // its relation
+  for (int64_t i = 0; i < N; ++i)
+    for (int64_t j = 0; j < N; ++j) {
+      if (dialogue_of[i] != dialogue_of[j]) continue;
+      const int64_t off = position[j] - position[i];
+      if ((c.window_past >= 0 && off < -c.window_past) || (c.window_future >= 0 && off > c.window_future)) continue;
+      edge[i][j] = true;
+      rel[i][j] = (speaker[j] * M + speaker[i]) * 2 + (position[j] < position[i] ? 0 : 1);
+    }
+  // Eq. 1: alpha[i][j] = softmax over the sources j of i of g_i^T W_e g_j.
+  const torch::Tensor score = g.mm(p["edge_attention.weight"]).mm(g.t());
+  const torch::Tensor alpha = torch::softmax(score.masked_fill(edge.logical_not(), -INFINITY), 1);
+  // Eq. 2: W_r = sum_k comp[r][k] basis[k] (or one full W_r each); self term root; bias.
+  torch::Tensor W;
+  if (c.num_bases > 0) {
+    const torch::Tensor basis = p["rgcn.basis"];
+    W = p["rgcn.comp"].mm(basis.reshape({basis.size(0), -1})).reshape({R, basis.size(1), basis.size(2)});
+  } else {
+    W = p["rgcn.weight"];
+  }
+  torch::Tensor h = g.mm(p["rgcn.root"]) + p["rgcn.bias"];
+  for (int64_t r = 0; r < R; ++r) h = h + (alpha * (rel == r).to(torch::kFloat)).mm(g.mm(W[r]));
+  // Eq. 3: GraphConv, unweighted sum over the same edges.
+  const torch::Tensor h2 =
+      h.mm(p["graph_conv.lin_root.weight"].t()) + testing::linear(p, "graph_conv.lin_neighbors", edge.to(torch::kFloat).mm(h));
+  // Eq. 7-9 without nodal attention.
+  Expected e;
+  e.fused = torch::cat({g, h2}, 1);
+  e.logits = testing::linear(p, "output", torch::relu(testing::linear(p, "classifier_hidden", e.fused)));
+  return e;
+}
+
+// Builds the model (eval), gives the zero-initialised RGCN bias distinct values, runs dialogues
+// {2, 1} (lengths 5, 2; dialogue 2 has speakers 0, 0, 1, 0, 1) in one batch and compares logits and
+// fused features at the real utterances with recompute(), and zeros at padding.
+void check_against_recomputation(const DialogueGcnConfig& config, const std::vector<std::string>& modalities = {},
+                                 bool train_mode = false) {
+  const data::Dataset ds = testing::sweep_dataset();
+  const ModelDims dims = model_dims(ds.info, modalities, data::Task::kClassification);
+  torch::manual_seed(41);
+  DialogueGcnModel model(config, dims);
+  if (train_mode) model.train(); else model.eval();
+  const auto p = model.named_parameters();
+  {
+    torch::NoGradGuard no_grad;
+    p["rgcn.bias"].copy_(0.1 * torch::arange(1, config.graph_hidden_dim + 1, torch::kFloat));
+  }
+  const auto batch = testing::collate_indices(ds, {2, 1});
+  const auto out = model.forward(batch, {});
+  const Expected e = recompute(p, ds, {2, 1}, dims.use, config);
+  const torch::Tensor pos = nn::node_positions(batch.lengths, batch.max_length());
+  EXPECT_TRUE(torch::allclose(nn::to_nodes(out.logits, pos), e.logits, 0, kTol)) << out.logits << e.logits;
+  EXPECT_TRUE(torch::allclose(nn::to_nodes(out.features.at("fused"), pos), e.fused, 0, kTol));
+  EXPECT_EQ(out.logits[1].narrow(0, 2, 3).abs().sum().item<float>(), 0.0f);
+  EXPECT_EQ(out.features.at("fused")[1].narrow(0, 2, 3).abs().sum().item<float>(), 0.0f);
+}
+
+}  // namespace dgcn_pin
+
 namespace {
 
 std::map<std::string, std::vector<int64_t>> gcn_parameter_shapes(const Model& m) {
@@ -89,6 +198,51 @@ TEST(DialogueGcn, FusedFeaturesConcatenateContextAndGraph) {
   EXPECT_EQ(out.features.at("fused").sizes(), (std::vector<int64_t>{2, 4, 2 * 3 + 4}));
   EXPECT_EQ(out.features.at("fused")[1].narrow(0, 1, 3).abs().max().item<float>(), 0.0f);
   EXPECT_EQ(out.logits.sizes(), (std::vector<int64_t>{2, 4, 1}));
+}
+
+TEST(DialogueGcn, DefaultForwardEqualsADenseRecomputation) {
+  // With lengths <= 5 the default window 10/10 spans each whole dialogue; the window switch test
+  // below cuts it.
+  dgcn_pin::check_against_recomputation(dgcn_pin::small_config());
+}
+
+TEST(DialogueGcn, WindowSwitchEqualsTheDenseWindowAdjacency) {
+  const std::vector<std::pair<int64_t, int64_t>> windows = {{1, 0}, {0, 2}, {2, 1}, {-1, 1}, {-1, -1}};
+  for (const auto& [past, future] : windows) {
+    SCOPED_TRACE("window " + std::to_string(past) + "/" + std::to_string(future));
+    DialogueGcnConfig c = dgcn_pin::small_config();
+    c.window_past = past;
+    c.window_future = future;
+    dgcn_pin::check_against_recomputation(c);
+  }
+}
+
+TEST(DialogueGcn, FullRelationMatricesWithoutBases) {
+  DialogueGcnConfig c = dgcn_pin::small_config();
+  c.num_bases = 0;  // one full W_r per relation
+  dgcn_pin::check_against_recomputation(c);
+}
+
+TEST(DialogueGcn, NoProjectionFeedsTheFusedInputToTheEncoder) {
+  DialogueGcnConfig c = dgcn_pin::small_config();
+  c.proj_dim = 0;
+  dgcn_pin::check_against_recomputation(c, {"t", "v"});
+}
+
+TEST(DialogueGcn, LstmCellAndOneLayerEncoder) {
+  DialogueGcnConfig c = dgcn_pin::small_config();
+  c.rnn = "lstm";
+  dgcn_pin::check_against_recomputation(c);
+  c.rnn = "gru";
+  c.num_layers = 1;
+  dgcn_pin::check_against_recomputation(c);
+}
+
+TEST(DialogueGcn, TrainingWithoutDropoutEqualsTheEvalRecomputation) {
+  // Switch dropout = 0: the training forward is the eval forward (dropout is the only difference).
+  DialogueGcnConfig c = dgcn_pin::small_config();
+  c.dropout = 0;
+  dgcn_pin::check_against_recomputation(c, {}, /*train_mode=*/true);
 }
 
 }  // namespace
