@@ -1,12 +1,16 @@
 #include "merc/models/momke.h"
 
 #include <cmath>
+#include <string>
+#include <tuple>
+#include <vector>
 
 #include <gtest/gtest.h>
 
 #include "merc/core/error.h"
 #include "merc/models/masked_losses.h"
 #include "merc/models/registry.h"
+#include "expert_reference.h"
 #include "model_test_util.h"
 
 namespace merc::models {
@@ -37,6 +41,166 @@ data::DialogueBatch masked_batch(const data::Dataset& ds) {
   drop(2, 3, data::Modality::kText);
   return b;
 }
+
+}  // namespace
+
+namespace momke_test {
+
+namespace ref = expert_reference;
+
+// float32 model through 2 expert layers of 4-wide Linears, softmax, GELU and the fusion head
+// against the same arithmetic in double: ~1e-6 on O(1) values; 1e-5 leaves margin.
+constexpr double kMomkeTol = 1e-5;
+
+// merc's default MomkeConfig with only the widths shrunk: hidden_dim 256 -> 4, depth 4 -> 2.
+// num_heads 2 (head_dim 2), mlp_ratio 1, dropout 0.5 (inactive in eval), attn_dropout 0,
+// stage_epoch 150, load_best_experts false are the defaults.
+MomkeConfig default_small_config() {
+  MomkeConfig c;
+  c.name = "momke";
+  c.hidden_dim = 4;
+  c.depth = 2;
+  return c;
+}
+
+// Dialogues 0 and 1 (lengths 4 and 2; dialogue 1 utterance 0 has no visual in the data) with audio
+// of dialogue 0 utterance 2 and text of dialogue 1 utterance 0 removed as a protocol would.
+data::DialogueBatch two_dialogues_with_holes(const data::Dataset& ds) {
+  data::DialogueBatch b = testing::collate_indices(ds, {0, 1});
+  for (auto [d, t, m] : {std::tuple{0, 2, data::Modality::kAudio}, std::tuple{1, 0, data::Modality::kText}}) {
+    b.modality_mask.index_put_({d, t, data::index_of(m)}, false);
+    b.features[data::index_of(m)][d][t].zero_();
+  }
+  return b;
+}
+
+struct Expected {
+  torch::Tensor logits;                 // (B, T, C), zero at padding
+  std::vector<torch::Tensor> unimodal;  // stage 0: per modality (B, T, C), zero at padding
+  torch::Tensor router;                 // stage 1: (B, T, M, M), zero at padding
+};
+
+// docs/models/momke.md, "What it computes", one dialogue at a time (only its real rows: padding
+// keys are never attended to, and padding outputs are zero).
+Expected recompute(const MomkeModel& model, const MomkeConfig& c, const data::DialogueBatch& batch, int stage) {
+  const auto p = ref::params_of(model);
+  const char* names[] = {"audio", "text", "visual"};
+  const data::Modality order[] = {data::Modality::kAudio, data::Modality::kText, data::Modality::kVisual};
+  const int64_t B = batch.utterance_mask.size(0), T = batch.utterance_mask.size(1);
+  const int64_t C = model.named_parameters()["head.weight"].size(0);
+  Expected e;
+  e.logits = torch::zeros({B, T, C}, torch::kFloat64);
+  for (int m = 0; m < 3; ++m) e.unimodal.push_back(torch::zeros({B, T, C}, torch::kFloat64));
+  e.router = torch::zeros({B, T, 3, 3}, torch::kFloat64);
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t L = batch.lengths[b].item<int64_t>();
+    std::vector<torch::Tensor> proj, avail, ys;
+    for (int m = 0; m < 3; ++m) {
+      const int mi = data::index_of(order[m]);
+      avail.push_back(batch.modality_mask[b].narrow(0, 0, L).select(1, mi));
+      const auto x = batch.features[mi][b].narrow(0, 0, L).to(torch::kFloat64) * avail[m].unsqueeze(1);
+      proj.push_back(ref::linear(p, std::string("in_proj_") + names[m], x));
+    }
+    for (int m = 0; m < 3; ++m) {
+      torch::Tensor y;
+      if (stage == 0) {
+        y = ref::expert_stack(p, std::string("expert_") + names[m], proj[m], avail[m], c.depth, c.num_heads);
+        e.unimodal[m][b].narrow(0, 0, L).copy_(ref::linear(p, std::string("head_") + names[m], y));
+      } else {
+        const auto w = torch::softmax(ref::mlp(p, std::string("router_") + names[m], proj[m]), 1);  // (L, 3 experts)
+        e.router[b].narrow(0, 0, L).select(1, m).copy_(w);
+        y = torch::zeros_like(proj[m]);
+        for (int ex = 0; ex < 3; ++ex)
+          y = y + w.narrow(1, ex, 1) *
+                      ref::expert_stack(p, std::string("expert_") + names[ex], proj[m], avail[m], c.depth, c.num_heads);
+      }
+      ys.push_back(y * avail[m].unsqueeze(1).to(torch::kFloat64));  // missing positions -> 0
+    }
+    const auto z = torch::cat(ys, 1);  // [y_a ; y_t ; y_v]
+    const auto h = z + torch::relu(ref::linear(p, "fusion", z));
+    e.logits[b].narrow(0, 0, L).copy_(ref::linear(p, "head", h));
+  }
+  return e;
+}
+
+TEST(Momke, DefaultForwardEqualsADenseRecomputationInBothStages) {
+  const auto ds = testing::sweep_dataset();
+  for (data::Task task : {data::Task::kClassification, data::Task::kRegression}) {
+    const MomkeConfig c = default_small_config();
+    torch::manual_seed(12);
+    MomkeModel model(c, model_dims(ds.info, {}, task));
+    model.eval();
+    const auto batch = two_dialogues_with_holes(ds);
+    // Stage 0: unimodal experts and heads, the (untrained) fusion head on top.
+    model.set_stage(0);
+    const ModelOutput out0 = model.forward(batch, ForwardContext{0, 0, 0});
+    const Expected e0 = recompute(model, c, batch, 0);
+    EXPECT_TRUE(torch::allclose(out0.logits.to(torch::kFloat64), e0.logits, 0, kMomkeTol)) << out0.logits << e0.logits;
+    const char* names[] = {"audio", "text", "visual"};
+    for (int m = 0; m < 3; ++m) {
+      const auto got = out0.features.at(std::string("unimodal_") + names[m]).to(torch::kFloat64);
+      EXPECT_TRUE(torch::allclose(got, e0.unimodal[m], 0, kMomkeTol)) << names[m] << got << e0.unimodal[m];
+    }
+    // Stage 1: every modality through every expert, mixed by its router.
+    model.set_stage(1);
+    const ModelOutput out1 = model.forward(batch, ForwardContext{150, 1, 0});
+    const Expected e1 = recompute(model, c, batch, 1);
+    EXPECT_TRUE(torch::allclose(out1.logits.to(torch::kFloat64), e1.logits, 0, kMomkeTol)) << out1.logits << e1.logits;
+    EXPECT_TRUE(torch::allclose(out1.features.at("router_weights").to(torch::kFloat64), e1.router, 0, kMomkeTol));
+    // The two stages really differ (the pins are not of a stage-independent path).
+    EXPECT_FALSE(torch::allclose(e0.logits, e1.logits, 0, 1e-3));
+  }
+}
+
+// Hand values for the stage-0 loss: each unimodal head is made constant (weight 0, bias b_m), so
+// its loss follows from the dataset's definition of the targets alone (sweep_dataset: score
+// sin(1 + d + 0.7 u), label (d + 2 u) mod 3), not from any model output.
+TEST(Momke, StageZeroLossesFromConstantUnimodalHeadsMatchHandValues) {
+  const auto ds = testing::sweep_dataset();
+  const int64_t lengths[] = {4, 2, 5, 1};
+  const char* names[] = {"audio", "text", "visual"};
+  for (data::Task task : {data::Task::kRegression, data::Task::kClassification}) {
+    torch::manual_seed(4);
+    MomkeModel model(tiny_config(), model_dims(ds.info, {}, task));
+    model.eval();
+    const int64_t C = task == data::Task::kRegression ? 1 : 3;
+    std::vector<std::vector<double>> biases(3);
+    {
+      torch::NoGradGuard no_grad;
+      auto params = model.named_parameters();
+      for (int m = 0; m < 3; ++m) {
+        params[std::string("head_") + names[m] + ".weight"].zero_();
+        for (int64_t j = 0; j < C; ++j) {
+          biases[m].push_back(0.4 * m - 0.3 + 0.25 * j);
+          params[std::string("head_") + names[m] + ".bias"][j] = biases[m][j];
+        }
+      }
+    }
+    const ModelOutput out = model.forward(testing::collate_indices(ds, {0, 1, 2, 3}), ForwardContext{0, 0, 0});
+    EXPECT_EQ(out.task_loss_weight, 0.0);  // the fused head is not trained in stage 0
+    ASSERT_EQ(out.aux_losses.size(), 3u);
+    for (int m = 0; m < 3; ++m) {
+      double expected = 0.0;
+      for (int d = 0; d < 4; ++d)
+        for (int u = 0; u < lengths[d]; ++u) {
+          if (task == data::Task::kRegression) {
+            expected += std::pow(biases[m][0] - std::sin(1.0 + d + 0.7 * u), 2);
+          } else {
+            double lse = 0.0;
+            for (double bj : biases[m]) lse += std::exp(bj);
+            expected += std::log(lse) - biases[m][static_cast<size_t>((d + 2 * u) % 3)];
+          }
+        }
+      expected /= 12.0;  // 12 real utterances
+      // 1e-6: float32 sums of 12 O(1) terms.
+      EXPECT_NEAR(out.aux_losses.at(std::string("unimodal_") + names[m]).item<double>(), expected, 1e-6) << names[m];
+    }
+  }
+}
+
+}  // namespace momke_test
+
+namespace {
 
 TEST(Momke, ModalityOrderIsAudioTextVisual) {
   const auto ds = testing::sweep_dataset();
@@ -104,42 +268,6 @@ TEST(Momke, MaskedTaskLossHandComputed) {
   // 1e-6: float32 log-sum-exp rounding.
   EXPECT_NEAR(masked_task_loss(logits, b, data::Task::kClassification).item<float>(), 1.5 * std::log(2.0), 1e-6);
   EXPECT_THROW(masked_task_loss(torch::zeros({1, 3, 2}), b, data::Task::kRegression), Error);
-}
-
-TEST(Momke, StageZeroLossIsTheSumOfTheUnimodalLosses) {
-  torch::manual_seed(4);
-  const auto ds = testing::sweep_dataset();
-  for (data::Task task : {data::Task::kRegression, data::Task::kClassification}) {
-    MomkeModel model(tiny_config(), model_dims(ds.info, {}, task));
-    model.eval();
-    const auto b = testing::collate_indices(ds, {0, 1, 2, 3});
-    const ModelOutput out = model.forward(b, ForwardContext{0, 0, 0});
-    EXPECT_EQ(out.task_loss_weight, 0.0);  // the fused head is not trained in stage 0
-    ASSERT_EQ(out.aux_losses.size(), 3u);
-    double sum = 0.0;
-    for (const char* m : {"audio", "text", "visual"}) {
-      const auto o = out.features.at(std::string("unimodal_") + m);  // (B, T, C), zero at padding
-      // By hand: the mean over the 12 real utterances of the squared error / cross-entropy.
-      double expected = 0.0;
-      const auto real = b.utterance_mask;
-      for (int64_t d = 0; d < 4; ++d)
-        for (int64_t t = 0; t < 5; ++t) {
-          if (!real[d][t].item<bool>()) continue;
-          if (task == data::Task::kRegression) {
-            expected += std::pow(o[d][t][0].item<double>() - b.score[d][t].item<double>(), 2);
-          } else {
-            const auto row = o[d][t].to(torch::kFloat64);
-            expected += (row.exp().sum().log() - row[b.label[d][t].item<int64_t>()]).item<double>();
-          }
-        }
-      expected /= 12.0;
-      const double got = out.aux_losses.at(std::string("unimodal_") + m).item<double>();
-      // 1e-5 relative: float32 model outputs summed in a different order.
-      EXPECT_NEAR(got, expected, 1e-5 * std::max(1.0, expected)) << m;
-      sum += got;
-    }
-    EXPECT_GT(sum, 0.0);
-  }
 }
 
 TEST(Momke, SetStageFreezesWhatTheStageDoesNotTrain) {

@@ -1,6 +1,8 @@
 #include "merc/nn/expert_attention.h"
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -40,6 +42,96 @@ TEST(ExpertAttention, HandComputedMaskedAttention) {
   const auto expected = torch::tensor({1.0, 0.5, 1.0, s, 1.0, s}, torch::kFloat32).view({1, 3, 2});
   // 1e-6: float32 exp/divide rounding on values in [0, 1].
   EXPECT_TRUE(torch::allclose(y, expected, 0, 1e-6)) << y;
+}
+
+// A D = 4, 2-head layer (head_dim 2, scale 1/sqrt(2)) with distinct, non-symmetric q/k/v and
+// Mlp weights, recomputed in double with scalar loops straight from the definition in the header:
+// a swap of the fused q/k/v slices, a wrong head split (e.g. interleaved columns), a scale of
+// 1/sqrt(D) or none, a dropped Mlp residual or a leaked masked key all change the values.
+TEST(ExpertAttention, MultiHeadLayerEqualsAScalarLoopRecomputation) {
+  constexpr int64_t D = 4, H = 2, HD = 2, B = 2, T = 3;
+  ExpertAttention layer(ExpertAttentionOptions(D).num_heads(H).mlp_ratio(1.5));  // Mlp hidden 6
+  layer->eval();
+  // W[i][j] = 0.6 sin(seed + 1.3 i + 0.7 j), b[i] = 0.3 cos(seed + 0.9 i): distinct per Linear.
+  auto weight = [](double seed, int64_t rows, int64_t cols) {
+    std::vector<std::vector<double>> w(rows, std::vector<double>(cols));
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < cols; ++j) w[i][j] = 0.6 * std::sin(seed + 1.3 * i + 0.7 * j);
+    return w;
+  };
+  auto bias = [](double seed, int64_t rows) {
+    std::vector<double> b(rows);
+    for (int64_t i = 0; i < rows; ++i) b[i] = 0.3 * std::cos(seed + 0.9 * i);
+    return b;
+  };
+  struct Lin {
+    std::vector<std::vector<double>> w;
+    std::vector<double> b;
+  };
+  const int64_t hidden = 6;
+  const Lin q{weight(0.1, D, D), bias(0.2, D)}, k{weight(1.7, D, D), bias(2.3, D)}, v{weight(3.1, D, D), bias(4.4, D)};
+  const Lin fc1{weight(5.2, hidden, D), bias(6.1, hidden)}, fc2{weight(7.3, D, hidden), bias(8.6, D)};
+  {
+    torch::NoGradGuard no_grad;
+    auto set = [](torch::nn::Linear& lin, const Lin& src) {
+      for (int64_t i = 0; i < lin->weight.size(0); ++i) {
+        for (int64_t j = 0; j < lin->weight.size(1); ++j) lin->weight[i][j] = src.w[i][j];
+        lin->bias[i] = src.b[i];
+      }
+    };
+    set(layer->q, q);
+    set(layer->k, k);
+    set(layer->v, v);
+    set(layer->fc1, fc1);
+    set(layer->fc2, fc2);
+  }
+  auto apply_lin = [](const Lin& l, const std::vector<double>& x) {
+    std::vector<double> y(l.b);
+    for (size_t i = 0; i < y.size(); ++i)
+      for (size_t j = 0; j < x.size(); ++j) y[i] += l.w[i][j] * x[j];
+    return y;
+  };
+  const auto x = torch::sin(torch::arange(B * T * D, torch::kFloat32) * 0.77 + 0.4).view({B, T, D}) * 1.5;
+  // Dialogue 0: key 1 unavailable; dialogue 1: only key 2 available.
+  const auto mask = torch::tensor({true, false, true, false, false, true}).view({B, T});
+  const auto y = layer(x, mask);
+
+  torch::Tensor expected = torch::zeros({B, T, D}, torch::kFloat64);
+  for (int64_t b = 0; b < B; ++b) {
+    std::vector<std::vector<double>> qs, ks, vs;
+    for (int64_t t = 0; t < T; ++t) {
+      std::vector<double> xt(D);
+      for (int64_t j = 0; j < D; ++j) xt[j] = x[b][t][j].item<double>();
+      qs.push_back(apply_lin(q, xt));
+      ks.push_back(apply_lin(k, xt));
+      vs.push_back(apply_lin(v, xt));
+    }
+    for (int64_t t = 0; t < T; ++t) {
+      std::vector<double> att(D, 0.0);
+      for (int64_t h = 0; h < H; ++h) {  // head h = columns [h HD, (h + 1) HD) of q, k, v
+        std::vector<double> score(T);
+        double mx = -1e300;
+        for (int64_t s = 0; s < T; ++s) {
+          score[s] = 0;
+          for (int64_t c = 0; c < HD; ++c) score[s] += qs[t][h * HD + c] * ks[s][h * HD + c];
+          score[s] /= std::sqrt(static_cast<double>(HD));
+          if (mask[b][s].item<bool>()) mx = std::max(mx, score[s]);
+        }
+        double z = 0;
+        for (int64_t s = 0; s < T; ++s) z += mask[b][s].item<bool>() ? std::exp(score[s] - mx) : 0.0;
+        for (int64_t s = 0; s < T; ++s) {
+          if (!mask[b][s].item<bool>()) continue;
+          for (int64_t c = 0; c < HD; ++c) att[h * HD + c] += std::exp(score[s] - mx) / z * vs[s][h * HD + c];
+        }
+      }
+      auto hid = apply_lin(fc1, att);
+      for (auto& u : hid) u = 0.5 * u * (1.0 + std::erf(u / std::sqrt(2.0)));  // exact GELU
+      const auto mlp = apply_lin(fc2, hid);
+      for (int64_t j = 0; j < D; ++j) expected[b][t][j] = att[j] + mlp[j];  // layer(x) = y + Mlp(y)
+    }
+  }
+  // 1e-5: float32 through two 4-6 wide Linears, a softmax and GELU against double (~1e-6 on O(1) values).
+  EXPECT_TRUE(torch::allclose(y.to(torch::kFloat64), expected, 0, 1e-5)) << y << expected;
 }
 
 TEST(ExpertAttention, MaskedKeysGetExactlyZeroAttention) {

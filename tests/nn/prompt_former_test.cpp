@@ -93,6 +93,54 @@ TEST(PromptFormer, RowMaskTermDoesNotMaskItOnlyRounds) {
   EXPECT_LT((with(x, partial).prompt - b).abs().max().item<double>(), 1e-2);
 }
 
+// The exact value of the row term: row r = b S + t receives (1 - mask.t().flatten()[r]) (-1e4),
+// i.e. mask[r % B][r / B] (time-major); a hit row holds cos - 1e4 in float32, which is cos
+// rounded to the float spacing 2^-10 of [8192, 16384), and the constant cancels in the softmax.
+// Mask: dialogue 0 available, dialogue 1 not -> the hit rows are (b 0, t 1) and (b 1, t 1), not
+// dialogue 1's rows as a batch-major read would give.
+TEST(PromptFormer, RowMaskTermRoundsTheTimeMajorRowsCosinesTo2ToTheMinus10) {
+  // tiny_former with proj_n's fc2 = [10], bias 1 (prototypes 10x larger: the same cosines, 10x
+  // the change of the weighted prototype) and proj_d's fc1 = [-1, 1] (GELU in its near-linear
+  // range here), so the rounding moves the prompt by well over the tolerance.
+  auto f = tiny_former(true);
+  set(f->proj_n->fc2->weight, {10});
+  set(f->proj_n->fc2->bias, {1});
+  set(f->proj_d->fc1->weight, {-1, 1});
+  std::vector<float> flat;
+  for (auto& b : kX)
+    for (auto& t : b)
+      for (double v : t) flat.push_back(static_cast<float>(v));
+  const auto x = torch::tensor(flat).reshape({2, 2, 2});
+  const auto mask = torch::tensor({true, true, false, false}).reshape({2, 2});
+  const PromptFormerOutput out = f(x, mask);
+  double proto[2][2];
+  for (int b = 0; b < 2; ++b)
+    for (int d = 0; d < 2; ++d) proto[b][d] = 10 * gelu(kX[b][0][d] + 0.5 * kX[b][1][d]) + 1;
+  for (int b = 0; b < 2; ++b)
+    for (int t = 0; t < 2; ++t) {
+      const int r = b * 2 + t;
+      const bool mask_bt[2][2] = {{true, true}, {false, false}};
+      const bool hit = !mask_bt[r % 2][r / 2];  // the time-major read (B = S = 2)
+      const double* x_bt = kX[b][t];
+      auto prompt_of = [&](bool rounded) {
+        double sims[2], norm_x = std::hypot(x_bt[0], x_bt[1]);
+        for (int c = 0; c < 2; ++c) {
+          sims[c] = (x_bt[0] * proto[c][0] + x_bt[1] * proto[c][1]) / (norm_x * std::hypot(proto[c][0], proto[c][1]));
+          if (rounded) sims[c] = std::nearbyint(sims[c] * 1024.0) / 1024.0;
+        }
+        const double z = std::exp(sims[0]) + std::exp(sims[1]);
+        double mixed[2];
+        for (int d = 0; d < 2; ++d) mixed[d] = (std::exp(sims[0]) * proto[0][d] + std::exp(sims[1]) * proto[1][d]) / z;
+        return 2 * gelu(mixed[1] - mixed[0]) + 0.5 * x_bt[0] + 0.25 * x_bt[1] + 0.3;
+      };
+      EXPECT_EQ(hit, t == 1);
+      EXPECT_NEAR(out.prompt[b][t][0].item<double>(), prompt_of(hit), kTol) << "b " << b << " t " << t;
+      if (hit) {
+        EXPECT_GT(std::abs(prompt_of(true) - prompt_of(false)), 10 * kTol) << "b " << b << " t " << t;
+      }
+    }
+}
+
 TEST(PromptFormer, RejectsWrongLengthAndRoundTwoHasNoPrototypeMlp) {
   auto f = tiny_former(false);
   EXPECT_THROW(f(torch::zeros({1, 3, 2}), torch::ones({1, 3}, torch::kBool)), c10::Error);
