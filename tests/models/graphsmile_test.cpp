@@ -163,6 +163,140 @@ TEST(GraphSmile, BatchNormOverPaddingSwitch) {
   }
 }
 
+// merc's default GraphSmileConfig with hidden_dim 512 -> 3 (text_batchnorm true, bn_over_padding
+// true, text_mode textf0, text_layers 1: defaults). Text only, so no graph is built: these tests pin
+// the text path z = LeakyReLU(W_f LeakyReLU(W_t BN(x_t) + b_t) + b_f), logits = W_e z + b_e.
+GraphSmileConfig bn_config() {
+  GraphSmileConfig c;
+  c.hidden_dim = 3;
+  return c;
+}
+
+// Non-trivial BatchNorm parameters and running statistics for text_bn<layer> (d = 3).
+void set_bn(GraphSmileModel& model, int layer, double shift) {
+  torch::NoGradGuard no_grad;
+  const std::string k = "text_bn" + std::to_string(layer);
+  model.named_parameters()[k + ".weight"].copy_(torch::tensor({1.2, 0.7, -0.9}) + shift);
+  model.named_parameters()[k + ".bias"].copy_(torch::tensor({0.1, -0.3, 0.25}) - shift);
+  model.named_buffers()[k + ".running_mean"].copy_(torch::tensor({0.3, -0.2, 0.5}) * (1 + shift));
+  model.named_buffers()[k + ".running_var"].copy_(torch::tensor({0.5, 2.0, 1.5}) + shift);
+}
+
+// x (rows, d) normalised with the given statistics, then the affine of text_bn<layer>.
+torch::Tensor bn_apply(GraphSmileModel& model, int layer, const torch::Tensor& x, const torch::Tensor& mean,
+                       const torch::Tensor& var) {
+  const std::string k = "text_bn" + std::to_string(layer);
+  auto p = model.named_parameters();
+  return (x - mean) / torch::sqrt(var + 1e-5) * p[k + ".weight"] + p[k + ".bias"];
+}
+
+// The text-only head on the projected text nodes f (N, H).
+torch::Tensor text_head(GraphSmileModel& model, const torch::Tensor& f) {
+  auto p = model.named_parameters();
+  auto lin = [&](const std::string& name, const torch::Tensor& x) {
+    return x.mm(p[name + ".weight"].t()) + p[name + ".bias"];
+  };
+  return lin("emotion_head", leaky(lin("fusion", f)));
+}
+
+torch::Tensor text_proj(GraphSmileModel& model, const torch::Tensor& x) {
+  auto p = model.named_parameters();
+  return leaky(x.mm(p["proj_text.weight"].t()) + p["proj_text.bias"]);
+}
+
+TEST(GraphSmile, EvalTextBatchNormUsesTheRunningStatisticsExactly) {
+  // Eval: BN(x) = (x - running_mean) / sqrt(running_var + 1e-5) * weight + bias per real row; the
+  // padding switch does not matter (row-wise), both settings give the same values.
+  const data::Dataset ds = testing::sweep_dataset();
+  const ModelDims dims = model_dims(ds.info, {"t"}, data::Task::kClassification);
+  const data::DialogueBatch batch = testing::collate_indices(ds, {0, 1});  // lengths 4, 2
+  const torch::Tensor pos = nn::node_positions(batch.lengths, batch.max_length());
+  const torch::Tensor xt = nn::to_nodes(batch.features[0], pos);
+  for (bool over_padding : {true, false}) {
+    GraphSmileConfig c = bn_config();
+    c.bn_over_padding = over_padding;
+    torch::manual_seed(3);
+    GraphSmileModel model(c, dims);
+    model.eval();
+    set_bn(model, 0, 0.0);
+    torch::NoGradGuard no_grad;
+    auto b = model.named_buffers();
+    const torch::Tensor expected =
+        text_head(model, text_proj(model, bn_apply(model, 0, xt, b["text_bn0.running_mean"], b["text_bn0.running_var"])));
+    EXPECT_TRUE(torch::allclose(nn::to_nodes(model.forward(batch, {}).logits, pos), expected, 0, kTol))
+        << "bn_over_padding " << over_padding;
+  }
+}
+
+TEST(GraphSmile, TrainTextBatchNormStatisticsOverPaddingOrOverRealUtterances) {
+  // Train mode (dropout 0.2 -> 0 so the forward is deterministic): BN normalises with the batch's
+  // mean and biased variance, over the 8 padded (B T) rows, zeros included (bn_over_padding true,
+  // the default) or over the 6 real rows (false); the running statistics move by momentum 0.1
+  // with the unbiased variance.
+  const data::Dataset ds = testing::sweep_dataset();
+  const ModelDims dims = model_dims(ds.info, {"t"}, data::Task::kClassification);
+  const data::DialogueBatch batch = testing::collate_indices(ds, {0, 1});  // 6 real of 8 rows
+  const torch::Tensor pos = nn::node_positions(batch.lengths, batch.max_length());
+  const torch::Tensor xt = nn::to_nodes(batch.features[0], pos);
+  const torch::Tensor all_rows = batch.features[0].reshape({-1, 3});
+  ASSERT_EQ(all_rows.narrow(0, 6, 2).abs().sum().item<float>(), 0.0f);  // dialogue 1's padding
+  torch::Tensor logits[2];
+  for (bool over_padding : {true, false}) {
+    GraphSmileConfig c = bn_config();
+    c.dropout = 0.0;
+    c.bn_over_padding = over_padding;
+    torch::manual_seed(3);
+    GraphSmileModel model(c, dims);
+    model.train();
+    set_bn(model, 0, 0.0);
+    const torch::Tensor stats_rows = over_padding ? all_rows : xt;
+    const torch::Tensor mean = stats_rows.mean(0), var = stats_rows.var(0, false), unbiased = stats_rows.var(0, true);
+    const torch::Tensor old_mean = model.named_buffers()["text_bn0.running_mean"].clone();
+    const torch::Tensor old_var = model.named_buffers()["text_bn0.running_var"].clone();
+    const torch::Tensor out = nn::to_nodes(model.forward(batch, {}).logits, pos);
+    torch::NoGradGuard no_grad;
+    const torch::Tensor expected = text_head(model, text_proj(model, bn_apply(model, 0, xt, mean, var)));
+    EXPECT_TRUE(torch::allclose(out, expected, 0, kTol)) << "bn_over_padding " << over_padding << out << expected;
+    auto b = model.named_buffers();
+    EXPECT_TRUE(torch::allclose(b["text_bn0.running_mean"], 0.9 * old_mean + 0.1 * mean, 0, 1e-6));
+    EXPECT_TRUE(torch::allclose(b["text_bn0.running_var"], 0.9 * old_var + 0.1 * unbiased, 0, 1e-6));
+    logits[over_padding ? 1 : 0] = out.detach();
+  }
+  EXPECT_GT((logits[0] - logits[1]).abs().max().item<float>(), 1e-3);
+}
+
+TEST(GraphSmile, TextModesConcatAndSumEqualTheDenseRecomputation) {
+  // A text feature of 2 layers x 3 dims (text_layers 2): concat2 = proj([BN0(l0) ; BN1(l1)]),
+  // sum2 = (proj(BN0(l0)) + proj(BN1(l1))) / 2 (each projection through its LeakyReLU); eval with
+  // a different running state per layer.
+  const data::Dataset ds = testing::sweep_dataset();
+  ModelDims dims = model_dims(ds.info, {"t"}, data::Task::kClassification);
+  dims.input_dims[0] = 6;
+  data::DialogueBatch batch = testing::collate_indices(ds, {0, 2});
+  const torch::Tensor f = batch.features[0];
+  batch.features[0] = torch::cat({f, torch::sin(3 * f + 1) * batch.utterance_mask.unsqueeze(-1).to(torch::kFloat32)}, 2);
+  const torch::Tensor pos = nn::node_positions(batch.lengths, batch.max_length());
+  const torch::Tensor x = nn::to_nodes(batch.features[0], pos);
+  for (const std::string mode : {"concat2", "sum2"}) {
+    GraphSmileConfig c = bn_config();
+    c.text_layers = 2;
+    c.text_mode = mode;
+    torch::manual_seed(5);
+    GraphSmileModel model(c, dims);
+    model.eval();
+    set_bn(model, 0, 0.0);
+    set_bn(model, 1, 0.4);
+    torch::NoGradGuard no_grad;
+    auto b = model.named_buffers();
+    const torch::Tensor n0 = bn_apply(model, 0, x.narrow(1, 0, 3), b["text_bn0.running_mean"], b["text_bn0.running_var"]);
+    const torch::Tensor n1 = bn_apply(model, 1, x.narrow(1, 3, 3), b["text_bn1.running_mean"], b["text_bn1.running_var"]);
+    const torch::Tensor f_text = mode == "concat2" ? text_proj(model, torch::cat({n0, n1}, 1))
+                                                   : (text_proj(model, n0) + text_proj(model, n1)) / 2;
+    EXPECT_TRUE(torch::allclose(nn::to_nodes(model.forward(batch, {}).logits, pos), text_head(model, f_text), 0, kTol))
+        << mode;
+  }
+}
+
 TEST(GraphSmile, TextLayersAndModes) {
   data::Dataset ds = testing::sweep_dataset();
   // Text of 3 dims cannot be 2 equal layers; 1 layer cannot serve textf1.
