@@ -14,10 +14,34 @@
 
 #include "merc/data/batch.h"
 #include "merc/models/m3net_encoder.h"
+#include "model_test_util.h"
 
 namespace merc::models::m3net_encoder_dense {
 
 using Tensors = std::map<std::string, torch::Tensor>;
+
+// The sweep dataset (model_test_util.h) with 6-d text: two 3-d "RoBERTa layers" side by side, so the
+// per-layer norms, the layer average and a non-degenerate LayerNorm all show. Every modality used.
+struct WideTextData {
+  data::Dataset ds = testing::sweep_dataset();
+  ModelDims dims;
+  WideTextData() {
+    dims = model_dims(ds.info, {}, data::Task::kClassification);
+    dims.input_dims[0] = 6;
+  }
+  data::DialogueBatch batch(const std::vector<int>& idx) const {
+    data::DialogueBatch b = testing::collate_indices(ds, idx);
+    const auto B = b.utterance_mask.size(0), T = b.utterance_mask.size(1);
+    const auto t = torch::arange(B * T * 6, torch::kFloat32).view({B, T, 6});
+    b.features[0] = torch::sin(0.37 * t + 0.2) * b.utterance_mask.unsqueeze(-1).to(torch::kFloat32);
+    return b;
+  }
+};
+
+// d^-1/2 with 0 where the degree is 0 (isolated nodes contribute nothing).
+inline torch::Tensor inv_sqrt0(const torch::Tensor& d) {
+  return torch::where(d > 0, d.pow(-0.5), torch::zeros_like(d));
+}
 
 // Every parameter and buffer of `m` by its full name.
 inline Tensors all_tensors(torch::nn::Module& m) {

@@ -9,6 +9,7 @@
 namespace merc::models {
 namespace m3net_test {
 
+using m3net_encoder_dense::inv_sqrt0;
 using m3net_encoder_dense::lin;
 using m3net_encoder_dense::Tensors;
 
@@ -17,23 +18,7 @@ using m3net_encoder_dense::Tensors;
 // and is far below the changes the switches make (>= 1e-3 here).
 constexpr double kTol = 2e-5;
 
-// The sweep dataset with 6-d text (two 3-d "RoBERTa layers" side by side, so the per-layer norms,
-// the layer average and a non-degenerate LayerNorm all show), every modality used.
-struct M3netData {
-  data::Dataset ds = testing::sweep_dataset();
-  ModelDims dims;
-  M3netData() {
-    dims = model_dims(ds.info, {}, data::Task::kClassification);
-    dims.input_dims[0] = 6;
-  }
-  data::DialogueBatch batch(const std::vector<int>& idx) const {
-    data::DialogueBatch b = testing::collate_indices(ds, idx);
-    const auto B = b.utterance_mask.size(0), T = b.utterance_mask.size(1);
-    const auto t = torch::arange(B * T * 6, torch::kFloat32).view({B, T, 6});
-    b.features[0] = torch::sin(0.37 * t + 0.2) * b.utterance_mask.unsqueeze(-1).to(torch::kFloat32);
-    return b;
-  }
-};
+using M3netData = m3net_encoder_dense::WideTextData;
 
 // merc's default m3net (M3netConfig defaults = the registry default), shrunk: hidden_dim 512 -> 4,
 // graph_hidden_dim 512 -> 3, text_layers 4 -> 2 (the test text is 6-d). num_L 3, num_K 4 and every
@@ -48,7 +33,6 @@ M3netConfig m3net_small_config() {
 }
 
 torch::Tensor leaky(const torch::Tensor& x) { return torch::leaky_relu(x, 0.01); }
-torch::Tensor inv_sqrt0(const torch::Tensor& d) { return torch::where(d > 0, d.pow(-0.5), torch::zeros_like(d)); }
 
 // The whole M3Net forward written from docs/models/m3net.md and method_reference.md §3.1:
 // (N, C) logits, utterances dialogue after dialogue.

@@ -282,6 +282,7 @@ TEST(MoedModel, UnpackedTextGruQuirkMakesOutputsDependOnPadding) {
 // method_reference.md §4 (adjacency matrices from the edge rules, not from moed_graph.h).
 namespace moed_forward_test {
 
+using m3net_encoder_dense::inv_sqrt0;
 using m3net_encoder_dense::lin;
 using m3net_encoder_dense::Tensors;
 
@@ -290,22 +291,7 @@ using m3net_encoder_dense::Tensors;
 // and is far below what any switch changes (>= 1e-4 checked).
 constexpr double kTol = 2e-5;
 
-// The sweep dataset with 6-d text (two 3-d "RoBERTa layers"), every modality used.
-struct MoedData {
-  data::Dataset ds = testing::sweep_dataset();
-  ModelDims dims;
-  MoedData() {
-    dims = model_dims(ds.info, {}, data::Task::kClassification);
-    dims.input_dims[0] = 6;
-  }
-  data::DialogueBatch batch(const std::vector<int>& idx) const {
-    data::DialogueBatch b = testing::collate_indices(ds, idx);
-    const auto B = b.utterance_mask.size(0), T = b.utterance_mask.size(1);
-    const auto t = torch::arange(B * T * 6, torch::kFloat32).view({B, T, 6});
-    b.features[0] = torch::sin(0.37 * t + 0.2) * b.utterance_mask.unsqueeze(-1).to(torch::kFloat32);
-    return b;
-  }
-};
+using MoedData = m3net_encoder_dense::WideTextData;
 
 // merc's default moed (MoedConfig defaults = the IEMOCAP-6 command), shrunk: hidden_dim 512 -> 4,
 // graph_hidden_dim 512 -> 3, text_layers 4 -> 2 (6-d test text). num_L 6, num_K 3, windows,
@@ -319,7 +305,6 @@ MoedConfig moed_small_config() {
   return c;
 }
 
-torch::Tensor inv_sqrt0(const torch::Tensor& d) { return torch::where(d > 0, d.pow(-0.5), torch::zeros_like(d)); }
 bool has(const std::string& s, char ch) { return s.find(ch) != std::string::npos; }
 bool within(int64_t gap, int64_t window) { return window == -1 || gap <= window; }
 
