@@ -1,6 +1,8 @@
 #include "merc/train/schedulers.h"
 
+#include <algorithm>
 #include <cmath>
+#include <string>
 
 #include <gtest/gtest.h>
 
@@ -61,6 +63,48 @@ TEST(LrScheduler, PlateauDecaysAfterPatienceAndResumes) {
   s.observe(0.8, true);
   EXPECT_NEAR(s.lr_for_epoch(5), 0.1, kTol);
   EXPECT_THROW(r.set_state("{\"x\":1}"), Error);
+}
+
+TEST(LrScheduler, NoneIsConstantAndWarmupAppliesToEveryKind) {
+  for (const std::string kind : {"none", "step", "cosine", "plateau"}) {
+    TrainConfig c;
+    c.lr = 0.3;
+    c.scheduler = kind;
+    c.epochs = 10;
+    c.warmup_epochs = 3;
+    LrScheduler s(c);
+    // Warm-up: L (e+1) / (W+1) = 0.075, 0.15, 0.225; then every schedule starts at L.
+    for (int e = 0; e < 3; ++e) EXPECT_NEAR(s.lr_for_epoch(e), 0.3 * (e + 1) / 4.0, kTol) << kind << e;
+    EXPECT_NEAR(s.lr_for_epoch(3), 0.3, kTol) << kind;
+  }
+  TrainConfig c;
+  c.lr = 0.3;
+  LrScheduler s(c);
+  for (int e = 0; e < 50; e += 7) EXPECT_EQ(s.lr_for_epoch(e), 0.3);
+}
+
+TEST(LrScheduler, CosineFloorAndPlateauFloorAreMinLr) {
+  TrainConfig c;
+  c.lr = 0.1;
+  c.min_lr = 0.02;
+  c.scheduler = "cosine";
+  c.epochs = 4;
+  LrScheduler cos(c);
+  // e = 0..3 over span 4: 0.02 + 0.08 (1 + cos(pi e / 4)) / 2.
+  const double expect[] = {0.1, 0.02 + 0.04 * (1 + std::sqrt(0.5)), 0.06, 0.02 + 0.04 * (1 - std::sqrt(0.5))};
+  for (int e = 0; e < 4; ++e) EXPECT_NEAR(cos.lr_for_epoch(e), expect[e], kTol) << e;
+  c.scheduler = "plateau";
+  c.plateau_patience = 1;
+  c.gamma = 0.5;
+  LrScheduler p(c);
+  p.observe(1.0, false);
+  const double after[] = {0.05, 0.025, 0.0125 /* below min_lr: floored */};
+  for (double a : after) {
+    p.observe(2.0, false);  // worse (lower is better) -> a decay each epoch with patience 1
+    EXPECT_NEAR(p.lr_for_epoch(5), std::max(0.02, a), kTol);
+  }
+  p.observe(std::nan(""), false);  // a non-finite metric is ignored
+  EXPECT_NEAR(p.lr_for_epoch(5), 0.02, kTol);
 }
 
 TEST(LrScheduler, RejectsBadSettings) {
