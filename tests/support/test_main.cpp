@@ -75,6 +75,12 @@ int apply_label(const std::string& label) {
 // Prints every skipped test at the end, and the missing prerequisites, so that a skip is never
 // silent (make test greps these lines into its summary: scripts/test_summary.sh).
 class SkipSummary : public ::testing::EmptyTestEventListener {
+  static std::string reason(const std::string& test_name) {
+    for (const MissingPrerequisite& m : missing_registry())
+      if (m.test == test_name) return " (missing prerequisite: " + m.what + ")";
+    return "";
+  }
+
   void OnTestProgramEnd(const ::testing::UnitTest& unit) override {
     if (unit.skipped_test_count() == 0) return;
     std::printf("[merc] %d test(s) SKIPPED in %s:\n", unit.skipped_test_count(), program_.c_str());
@@ -82,11 +88,12 @@ class SkipSummary : public ::testing::EmptyTestEventListener {
       const ::testing::TestSuite& suite = *unit.GetTestSuite(i);
       for (int j = 0; j < suite.total_test_count(); ++j) {
         const ::testing::TestInfo& t = *suite.GetTestInfo(j);
-        if (t.should_run() && t.result()->Skipped()) std::printf("[merc]   %s.%s\n", suite.name(), t.name());
+        if (t.should_run() && t.result()->Skipped()) {
+          const std::string name = std::string(suite.name()) + "." + t.name();
+          std::printf("[merc]   %s%s\n", name.c_str(), reason(name).c_str());
+        }
       }
     }
-    for (const MissingPrerequisite& m : missing_registry())
-      std::printf("[merc]   missing prerequisite for %s: %s\n", m.test.c_str(), m.what.c_str());
     std::fflush(stdout);
   }
 
