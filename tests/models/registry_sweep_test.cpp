@@ -5,6 +5,8 @@
 #include "merc/models/registry.h"
 
 #include <algorithm>
+#include <set>
+#include <utility>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -178,6 +180,37 @@ TEST(ModelRegistry, BadConfigValuesAreClearErrors) {
   auto gcn = make_model_config("dialogue_gcn");
   apply_yaml_text(*gcn, "rnn: transformer", "test");
   EXPECT_THROW(build_model(*gcn, dims), Error);
+}
+
+// Every registered model has a test pinning its default forward against an independent
+// recomputation (docs/testing.md). A model added to the registry fails here until its value pin
+// exists and is listed, so "shapes and finiteness only" cannot come back for a new model.
+TEST(ModelRegistry, EveryModelHasAValuePin) {
+  const std::vector<std::pair<std::string, std::string>> pinned = {
+      {"bc_lstm", "BcLstm.DefaultForwardEqualsADenseRecomputation"},
+      {"comp", "Comp.DefaultForwardEqualsADenseRecomputationInBothStages"},
+      {"dialogue_gcn", "DialogueGcn.DefaultForwardEqualsADenseRecomputation"},
+      {"gcnet", "Gcnet.DefaultForwardEqualsADenseRecomputation"},
+      {"graphsmile", "GraphSmile.ForwardEqualsADenseRecomputation"},
+      {"m3net", "M3net.DefaultForwardEqualsADenseRecomputation"},
+      {"mlp", "Mlp.DefaultForwardEqualsADenseRecomputation"},
+      {"mmgcn", "Mmgcn.DefaultForwardWithAllThreeModalitiesEqualsADenseRecomputation"},
+      {"moed", "MoedForward.DefaultForwardEqualsADenseRecomputation"},
+      {"momke", "Momke.DefaultForwardEqualsADenseRecomputationInBothStages"},
+  };
+  std::set<std::string> registered_tests;
+  const ::testing::UnitTest& unit = *::testing::UnitTest::GetInstance();
+  for (int i = 0; i < unit.total_test_suite_count(); ++i)
+    for (int j = 0; j < unit.GetTestSuite(i)->total_test_count(); ++j)
+      registered_tests.insert(std::string(unit.GetTestSuite(i)->name()) + "." +
+                              unit.GetTestSuite(i)->GetTestInfo(j)->name());
+  std::set<std::string> with_pin;
+  for (const auto& [model, test] : pinned) {
+    with_pin.insert(model);
+    EXPECT_TRUE(registered_tests.count(test)) << model << ": its value pin " << test << " is not in this executable";
+  }
+  for (const ModelEntry& e : model_registry())
+    EXPECT_TRUE(with_pin.count(e.name)) << "model '" << e.name << "' has no value pin (docs/testing.md)";
 }
 
 }  // namespace
