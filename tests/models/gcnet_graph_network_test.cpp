@@ -1,6 +1,6 @@
 // Value pins of GCNet (merc/models/gcnet.{h,cpp}) and of its graph branch
 // (merc/models/gcnet_graph_network.{h,cpp}) against a dense recomputation written from
-// docs/models/gcnet.md with plain torch ops: the LSTMs by their gate equations (manual_rnn.h)
+// docs/models/gcnet.md with plain torch ops: the LSTMs by their gate equations (reference_ops.h)
 // from the named parameters, the RGCN as per-relation row-normalised dense
 // adjacencies, GraphConv as a dense sum, MatchingAttention('general2') as a loop over queries.
 #include "merc/models/gcnet.h"
@@ -13,7 +13,7 @@
 
 #include "merc/data/missing_protocol.h"
 #include "merc/nn/graph/node_batch.h"
-#include "manual_rnn.h"
+#include "reference_ops.h"
 #include "model_test_util.h"
 
 namespace merc::models {
@@ -24,8 +24,7 @@ namespace gcnet_gn_test {
 // differences are ~1e-7 relative on O(1) values; 1e-5 absolute leaves an order of magnitude.
 constexpr double kTol = 1e-5;
 
-using manual_rnn::Params;
-using manual_rnn::run_bilstm;
+using Params = testing::ParamDict;
 
 struct Edge {
   int64_t src, tgt, rel;
@@ -63,7 +62,7 @@ torch::Tensor dense_branch(const torch::Tensor& nodes, const std::vector<Edge>& 
   int64_t n = 0;
   for (int64_t b = 0; b < B; ++b)
     for (int64_t t = 0; t < lengths[static_cast<size_t>(b)]; ++t) padded[b][t].copy_(u[n++]);
-  torch::Tensor s = run_bilstm(padded, lengths, pack, p, prefix + "sequence.lstm");
+  torch::Tensor s = testing::run_birnn(p, prefix + "sequence.lstm", 2, /*gru=*/false, padded, lengths, pack);
   if (time_attn) {
     // general2: q = W s_t + b; scores tanh(q . s_j) over the real steps j; softmax; sum of a_j s_j.
     torch::Tensor pooled = torch::zeros_like(s);
@@ -172,7 +171,7 @@ Expected dense_gcnet(const Params& p, const data::DialogueBatch& batch, const Gc
   const torch::Tensor x = torch::cat({masked(data::Modality::kAudio), masked(data::Modality::kText),
                                       masked(data::Modality::kVisual)}, 2);
   auto encode = [&](const torch::Tensor& input) {
-    const torch::Tensor enc = run_bilstm(input, lengths, c.pack, p, "encoder.lstm");
+    const torch::Tensor enc = testing::run_birnn(p, "encoder.lstm", 2, /*gru=*/false, input, lengths, c.pack);
     std::vector<torch::Tensor> node_rows;
     for (int64_t b = 0; b < B; ++b) node_rows.push_back(enc[b].narrow(0, 0, lengths[static_cast<size_t>(b)]));
     const torch::Tensor nodes = torch::cat(node_rows, 0);

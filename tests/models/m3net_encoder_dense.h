@@ -15,6 +15,7 @@
 #include "merc/data/batch.h"
 #include "merc/models/m3net_encoder.h"
 #include "model_test_util.h"
+#include "reference_ops.h"
 
 namespace merc::models::m3net_encoder_dense {
 
@@ -72,39 +73,13 @@ inline torch::Tensor lin(const Tensors& p, const std::string& name, const torch:
   return torch::matmul(x, p.at(name + ".weight").t()) + p.at(name + ".bias");
 }
 
-// One GRU direction over x (T, in) for t < len (reverse: from len - 1 down to 0), zero state;
-// rows t >= len stay 0. Gates in torch's order r, z, n.
-inline torch::Tensor gru_direction(const torch::Tensor& x, const Tensors& p, const std::string& prefix,
-                                   const std::string& suffix, int64_t len, bool reverse) {
-  const auto& Wih = p.at(prefix + "weight_ih_" + suffix);
-  const auto& Whh = p.at(prefix + "weight_hh_" + suffix);
-  const auto& bih = p.at(prefix + "bias_ih_" + suffix);
-  const auto& bhh = p.at(prefix + "bias_hh_" + suffix);
-  const int64_t H = Whh.size(1);
-  torch::Tensor h = torch::zeros({H});
-  torch::Tensor out = torch::zeros({x.size(0), H});
-  for (int64_t s = 0; s < len; ++s) {
-    const int64_t t = reverse ? len - 1 - s : s;
-    const auto gi = torch::mv(Wih, x[t]) + bih;
-    const auto gh = torch::mv(Whh, h) + bhh;
-    const auto r = torch::sigmoid(gi.narrow(0, 0, H) + gh.narrow(0, 0, H));
-    const auto z = torch::sigmoid(gi.narrow(0, H, H) + gh.narrow(0, H, H));
-    const auto n = torch::tanh(gi.narrow(0, 2 * H, H) + r * gh.narrow(0, 2 * H, H));
-    h = (1 - z) * n + z * h;
-    out[t] = h;
-  }
-  return out;
-}
-
-// 2-layer bidirectional GRU over one sequence x (T, in), run over its first len steps.
+// 2-layer bidirectional GRU over one sequence x (T, in), run over its first len steps (zero rows
+// after), by the gate equations of reference_ops.h. prefix: the GRU module path with its trailing
+// dot ("encoder.gru_l.").
 inline torch::Tensor bigru(const torch::Tensor& x, const Tensors& p, const std::string& prefix, int64_t len) {
-  torch::Tensor in = x;
-  for (int l = 0; l < 2; ++l) {
-    const std::string s = "l" + std::to_string(l);
-    in = torch::cat({gru_direction(in, p, prefix, s, len, false), gru_direction(in, p, prefix, s + "_reverse", len, true)},
-                    1);
-  }
-  return in;
+  testing::ParamDict params;
+  for (const auto& [name, t] : p) params.insert(name, t);
+  return testing::birnn_prefix(params, prefix.substr(0, prefix.size() - 1), 2, /*gru=*/true, x, len);
 }
 
 // Normalisation of one text layer r (B, T, d), from the definitions (m3net_encoder.h):

@@ -6,7 +6,7 @@
 
 #include "merc/core/error.h"
 #include "merc/nn/graph/node_batch.h"
-#include "manual_rnn.h"
+#include "reference_ops.h"
 #include "model_test_util.h"
 
 namespace merc::models {
@@ -94,7 +94,7 @@ MmgcnConfig pin_config() {
 
 // docs/models/mmgcn.md steps 1-5 for all three modalities, densely, on the real utterances:
 // returns the node logits (N, C); *node_out gets the concatenated per-utterance features.
-torch::Tensor dense_mmgcn(const manual_rnn::Params& p, const data::DialogueBatch& batch, const MmgcnConfig& c,
+torch::Tensor dense_mmgcn(const testing::ParamDict& p, const data::DialogueBatch& batch, const MmgcnConfig& c,
                           torch::Tensor* node_out = nullptr) {
   const torch::Tensor pos = nn::node_positions(batch.lengths, batch.max_length());
   const int64_t N = pos.size(0), B = batch.lengths.size(0);
@@ -109,9 +109,8 @@ torch::Tensor dense_mmgcn(const manual_rnn::Params& p, const data::DialogueBatch
   // 1. Text: linear_l on the padded batch (padding rows = its bias), then the 2-layer BiLSTM over
   // the padded T steps (packed_rnn false) or each dialogue's own steps; + speaker embedding.
   const torch::Tensor proj = lin("text_proj", masked(0));
-  const torch::Tensor ctx = manual_rnn::run_bilstm(proj, lengths, c.packed_rnn, p,
-                                                   c.packed_rnn ? "text_encoder.lstm" : "text_lstm",
-                                                   static_cast<int>(c.rnn_layers));
+  const torch::Tensor ctx = testing::run_birnn(p, c.packed_rnn ? "text_encoder.lstm" : "text_lstm",
+                                               static_cast<int>(c.rnn_layers), /*gru=*/false, proj, lengths, c.packed_rnn);
   torch::Tensor ut = nn::to_nodes(ctx, pos);
   const torch::Tensor spk = nn::to_nodes(batch.speaker.unsqueeze(-1), pos).squeeze(-1);
   if (c.use_speaker) ut = ut + p["speaker.weight"].index_select(0, spk);

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <string>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -75,6 +76,26 @@ inline torch::Tensor birnn(const ParamDict& p, const std::string& prefix, int nu
   for (int l = 0; l < num_layers; ++l)
     x = torch::cat({rnn_direction(p, prefix, l, false, gru, x), rnn_direction(p, prefix, l, true, gru, x)}, 1);
   return x;
+}
+
+// birnn over the first `len` rows of x (T, D) only, zero rows after: (T, 2H). A packed sequence.
+inline torch::Tensor birnn_prefix(const ParamDict& p, const std::string& prefix, int num_layers, bool gru,
+                                  const torch::Tensor& x, int64_t len) {
+  const torch::Tensor y = birnn(p, prefix, num_layers, gru, x.narrow(0, 0, len));
+  return torch::cat({y, torch::zeros({x.size(0) - len, y.size(1)})}, 0);
+}
+
+// A batch (B, T, D) -> (B, T, 2H). pack: each sequence over its own length, zeros after;
+// otherwise over all T padded steps (the backward direction starts in the padding, and the
+// outputs there are kept), as an unpacked torch RNN does.
+inline torch::Tensor run_birnn(const ParamDict& p, const std::string& prefix, int num_layers, bool gru,
+                               const torch::Tensor& x, const std::vector<int64_t>& lengths, bool pack) {
+  std::vector<torch::Tensor> rows;
+  for (size_t b = 0; b < lengths.size(); ++b) {
+    const torch::Tensor xb = x[static_cast<int64_t>(b)];
+    rows.push_back(pack ? birnn_prefix(p, prefix, num_layers, gru, xb, lengths[b]) : birnn(p, prefix, num_layers, gru, xb));
+  }
+  return torch::stack(rows, 0);
 }
 
 }  // namespace merc::models::testing
