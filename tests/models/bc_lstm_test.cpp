@@ -103,6 +103,20 @@ int matching_masks(const std::vector<torch::Tensor>& candidates, const torch::Te
   return n;
 }
 
+// For dialogues {2, 1} in one batch: exactly one of the 2^D masks makes the recomputation equal
+// each dialogue's logits. expected_for(dialogue, mask) -> (L, C) logits.
+template <class F>
+void expect_one_mask_per_dialogue(const data::Dataset& ds, const torch::Tensor& logits, int64_t D, F expected_for) {
+  const int dialogues[] = {2, 1};
+  for (int b = 0; b < 2; ++b) {
+    const int64_t L = ds.dialogues[static_cast<size_t>(dialogues[b])].utterances.size();
+    EXPECT_EQ(matching_masks(all_masks(D), logits[b].narrow(0, 0, L),
+                             [&](const torch::Tensor& m) { return expected_for(dialogues[b], m); }),
+              1)
+        << "dialogue " << dialogues[b];
+  }
+}
+
 }  // namespace bc_lstm_pin
 namespace {
 
@@ -241,18 +255,9 @@ TEST(BcLstm, InputDropoutIsOneMaskPerDialogueAndFeature) {
   model.train();
   const auto p = model.named_parameters();
   const auto logits = model.forward(testing::collate_indices(ds, {2, 1}), {}).logits;
-  const int dialogues[] = {2, 1};
-  for (int b = 0; b < 2; ++b) {
-    const int64_t L = ds.dialogues[static_cast<size_t>(dialogues[b])].utterances.size();
-    EXPECT_EQ(bc_lstm_pin::matching_masks(bc_lstm_pin::all_masks(3), logits[b].narrow(0, 0, L),
-                             [&](const torch::Tensor& m) {
-                               return bc_lstm_pin::recompute(p, ds, dialogues[b], {true, false, false}, false,
-                                                             {m, {}, {}})
-                                   .logits;
-                             }),
-              1)
-        << "dialogue " << dialogues[b];
-  }
+  bc_lstm_pin::expect_one_mask_per_dialogue(ds, logits, 3, [&](int d, const torch::Tensor& m) {
+    return bc_lstm_pin::recompute(p, ds, d, {true, false, false}, false, {m, {}, {}}).logits;
+  });
 }
 
 TEST(BcLstm, FusionInputDropoutIsOneMaskPerDialogueOnTheFusedUnimodalFeatures) {
@@ -269,17 +274,9 @@ TEST(BcLstm, FusionInputDropoutIsOneMaskPerDialogueOnTheFusedUnimodalFeatures) {
   model.train();
   const auto p = model.named_parameters();
   const auto logits = model.forward(testing::collate_indices(ds, {2, 1}), {}).logits;
-  const int dialogues[] = {2, 1};
-  for (int b = 0; b < 2; ++b) {
-    const int64_t L = ds.dialogues[static_cast<size_t>(dialogues[b])].utterances.size();
-    EXPECT_EQ(bc_lstm_pin::matching_masks(bc_lstm_pin::all_masks(4), logits[b].narrow(0, 0, L),
-                             [&](const torch::Tensor& m) {
-                               return bc_lstm_pin::recompute(p, ds, dialogues[b], {true, true, false}, false, {}, m)
-                                   .logits;
-                             }),
-              1)
-        << "dialogue " << dialogues[b];
-  }
+  bc_lstm_pin::expect_one_mask_per_dialogue(ds, logits, 4, [&](int d, const torch::Tensor& m) {
+    return bc_lstm_pin::recompute(p, ds, d, {true, true, false}, false, {}, m).logits;
+  });
 }
 
 }  // namespace

@@ -26,6 +26,28 @@ MmgcnConfig small_config() {
   return c;
 }
 
+// The public code's dense graph over K modality blocks of N nodes each (x: (K*N, D), blocks in
+// order, dialogues contiguous within a block): per dialogue, full intra-modal blocks and
+// inter-modal diagonals, weighted by the angular similarity 1 - acos(0.99999 cos)/pi; returns
+// D^-1/2 A D^-1/2.
+torch::Tensor mmgcn_dense_propagation(const torch::Tensor& x, int64_t K, const std::vector<int64_t>& lengths) {
+  const int64_t N = x.size(0) / K;
+  const torch::Tensor unit = x / x.norm(2, 1, true);
+  const torch::Tensor sim = 1.0 - torch::acos(unit.mm(unit.t()) * 0.99999) / M_PI;
+  torch::Tensor A = torch::zeros({K * N, K * N});
+  int64_t start = 0;
+  for (int64_t L : lengths) {
+    for (int64_t m = 0; m < K; ++m)
+      for (int64_t n = 0; n < K; ++n)
+        for (int64_t i = 0; i < L; ++i)
+          for (int64_t j = 0; j < L; ++j)
+            if (m == n || i == j) A[m * N + start + i][n * N + start + j] = sim[m * N + start + i][n * N + start + j];
+    start += L;
+  }
+  const torch::Tensor dinv = A.sum(1).pow(-0.5);
+  return torch::diag(dinv).mm(A).mm(torch::diag(dinv));
+}
+
 TEST(Mmgcn, ForwardEqualsADenseRecomputation) {
   // Audio + visual (no text encoder): blocks [audio ; visual], the public code's dense graph, two
   // GCNII layers, residual concat, classifier.
@@ -45,22 +67,7 @@ TEST(Mmgcn, ForwardEqualsADenseRecomputation) {
   const torch::Tensor ua = lin("proj_audio", nn::to_nodes(batch.features[1], pos));
   const torch::Tensor uv = lin("proj_visual", nn::to_nodes(visual, pos));
   const torch::Tensor x = torch::cat({ua, uv}, 0);
-  // Dense A: per dialogue, full intra-modal blocks and inter-modal diagonals, angular similarity.
-  torch::Tensor A = torch::zeros({2 * N, 2 * N});
-  const torch::Tensor unit = x / x.norm(2, 1, true);
-  const torch::Tensor sim = 1.0 - torch::acos(unit.mm(unit.t()) * 0.99999) / M_PI;
-  const int64_t lengths[] = {5, 2};
-  int64_t start = 0;
-  for (int64_t L : lengths) {
-    for (int64_t m = 0; m < 2; ++m)
-      for (int64_t n = 0; n < 2; ++n)
-        for (int64_t i = 0; i < L; ++i)
-          for (int64_t j = 0; j < L; ++j)
-            if (m == n || i == j) A[m * N + start + i][n * N + start + j] = sim[m * N + start + i][n * N + start + j];
-    start += L;
-  }
-  const torch::Tensor dinv = A.sum(1).pow(-0.5);
-  const torch::Tensor P = torch::diag(dinv).mm(A).mm(torch::diag(dinv));
+  const torch::Tensor P = mmgcn_dense_propagation(x, 2, {5, 2});
   const torch::Tensor h0 = torch::relu(lin("graph_input", x));
   torch::Tensor h = h0;
   for (int l = 1; l <= 2; ++l) {
@@ -118,21 +125,7 @@ torch::Tensor dense_mmgcn(const testing::ParamDict& p, const data::DialogueBatch
   const torch::Tensor uv = lin("proj_visual", nn::to_nodes(masked(2), pos));
   // 2. Blocks in the public order audio, visual, text.
   const torch::Tensor x = torch::cat({ua, uv, ut}, 0);
-  const int64_t K = 3;
-  const torch::Tensor unit = x / x.norm(2, 1, true);
-  const torch::Tensor sim = 1.0 - torch::acos(unit.mm(unit.t()) * 0.99999) / M_PI;
-  torch::Tensor A = torch::zeros({K * N, K * N});
-  int64_t start = 0;
-  for (int64_t L : lengths) {
-    for (int64_t m = 0; m < K; ++m)
-      for (int64_t n = 0; n < K; ++n)
-        for (int64_t i = 0; i < L; ++i)
-          for (int64_t j = 0; j < L; ++j)
-            if (m == n || i == j) A[m * N + start + i][n * N + start + j] = sim[m * N + start + i][n * N + start + j];
-    start += L;
-  }
-  const torch::Tensor dinv = A.sum(1).pow(-0.5);
-  const torch::Tensor P = torch::diag(dinv).mm(A).mm(torch::diag(dinv));
+  const torch::Tensor P = mmgcn_dense_propagation(x, 3, lengths);
   // 3. GCNII stack, theta_l = log(lambda / l + 1).
   const torch::Tensor h0 = torch::relu(lin("graph_input", x));
   torch::Tensor h = h0;
