@@ -93,8 +93,9 @@ Expected recompute(const testing::ParamDict& p, const data::Dataset& ds, const s
 // Builds the model (eval), gives the zero-initialised RGCN bias distinct values, runs dialogues
 // {2, 1} (lengths 5, 2; dialogue 2 has speakers 0, 0, 1, 0, 1) in one batch and compares logits and
 // fused features at the real utterances with recompute(), and zeros at padding.
-void check_against_recomputation(const DialogueGcnConfig& config, const std::vector<std::string>& modalities = {},
-                                 bool train_mode = false) {
+// Returns the model's node logits (N, C), for comparisons between switch settings.
+torch::Tensor check_against_recomputation(const DialogueGcnConfig& config, const std::vector<std::string>& modalities = {},
+                                          bool train_mode = false) {
   const data::Dataset ds = testing::sweep_dataset();
   const ModelDims dims = model_dims(ds.info, modalities, data::Task::kClassification);
   torch::manual_seed(41);
@@ -113,6 +114,7 @@ void check_against_recomputation(const DialogueGcnConfig& config, const std::vec
   EXPECT_TRUE(torch::allclose(nn::to_nodes(out.features.at("fused"), pos), e.fused, 0, kTol));
   EXPECT_EQ(out.logits[1].narrow(0, 2, 3).abs().sum().item<float>(), 0.0f);
   EXPECT_EQ(out.features.at("fused")[1].narrow(0, 2, 3).abs().sum().item<float>(), 0.0f);
+  return nn::to_nodes(out.logits, pos).detach();
 }
 
 }  // namespace dgcn_pin
@@ -207,13 +209,18 @@ TEST(DialogueGcn, DefaultForwardEqualsADenseRecomputation) {
 }
 
 TEST(DialogueGcn, WindowSwitchEqualsTheDenseWindowAdjacency) {
+  // The default 10/10 covers these whole dialogues (lengths 5 and 2), as -1/-1 does: those two
+  // give the same values; every narrower window must move the logits (so an ignored one fails).
+  const torch::Tensor all = dgcn_pin::check_against_recomputation(dgcn_pin::small_config());
   const std::vector<std::pair<int64_t, int64_t>> windows = {{1, 0}, {0, 2}, {2, 1}, {-1, 1}, {-1, -1}};
   for (const auto& [past, future] : windows) {
     SCOPED_TRACE("window " + std::to_string(past) + "/" + std::to_string(future));
     DialogueGcnConfig c = dgcn_pin::small_config();
     c.window_past = past;
     c.window_future = future;
-    dgcn_pin::check_against_recomputation(c);
+    const double moved = (dgcn_pin::check_against_recomputation(c) - all).abs().max().item<double>();
+    if (past == -1 && future == -1) EXPECT_LT(moved, dgcn_pin::kTol);
+    else EXPECT_GT(moved, 1e-4);
   }
 }
 

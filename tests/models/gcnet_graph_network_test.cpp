@@ -230,10 +230,23 @@ TEST(Gcnet, PackSwitchEqualsTheDenseRecomputationOnEachDialoguesOwnSteps) {
   EXPECT_GT((a.logits[1] - b.logits[1]).abs().max().item<float>(), 1e-3);
 }
 
+// With the switched model's parameters, the dense recomputation with and without the switch
+// differ on this batch (so an ignored switch would fail its pin).
+void expect_switch_moves_the_logits(const GcnetConfig& switched) {
+  const data::Dataset ds = testing::sweep_dataset();
+  auto model = pin_model(switched, model_dims(ds.info, {}, data::Task::kClassification));
+  const data::DialogueBatch batch = testing::collate_indices(ds, {2, 1});
+  torch::NoGradGuard no_grad;
+  const Params p = model->named_parameters();
+  const Expected a = dense_gcnet(p, batch, pin_config(), 2), b = dense_gcnet(p, batch, switched, 2);
+  EXPECT_GT((a.logits - b.logits).abs().max().item<float>(), 1e-4);
+}
+
 TEST(Gcnet, TimeAttnSwitchEqualsTheDenseRecomputation) {
   GcnetConfig c = pin_config();
   c.time_attn = true;
   expect_pinned(c, "time_attn");
+  expect_switch_moves_the_logits(c);
 }
 
 TEST(Gcnet, RecclsSwitchEqualsTheDenseRecomputationOfTheSecondPass) {
@@ -242,6 +255,7 @@ TEST(Gcnet, RecclsSwitchEqualsTheDenseRecomputationOfTheSecondPass) {
   GcnetConfig c = pin_config();
   c.reccls = true;
   expect_pinned(c, "reccls");
+  expect_switch_moves_the_logits(c);
 }
 
 // The reconstruction loss by hand from the independently recomputed reconstruction r: for every

@@ -1,5 +1,8 @@
 #include "merc/models/graphsmile.h"
 
+#include <algorithm>
+#include <utility>
+
 #include <gtest/gtest.h>
 
 #include "merc/core/error.h"
@@ -399,6 +402,102 @@ TEST(GraphSmile, AuxiliaryLossesFollowTheMapAndTheWeights) {
   // A map of the wrong length is an error.
   c.sentiment_map = {0, 1};
   EXPECT_THROW(GraphSmileModel(c, dims), Error);
+}
+
+// The dense expectation of a three-modality GraphSmile (eval), after giving `model` non-trivial
+// text BatchNorm statistics, distinct position weights and per-layer weights that differ. Edges
+// are enumerated in the documented public order (dialogue, block pair in permutations order, j,
+// k; heter_window_edges.h), so each position weight lands where the public code puts it; ones:
+// the edge_weights=ones variant.
+torch::Tensor graphsmile_dense(GraphSmileModel& model, const GraphSmileConfig& c, const data::DialogueBatch& batch,
+                               const std::vector<int64_t>& lengths, bool ones) {
+  set_bn(model, 0, 0.0);
+  auto p = model.named_parameters();
+  const std::vector<std::string> graphs = {"graph_tv", "graph_ta", "graph_va"};
+  {
+    // Distinct position weights, and every layer's weights made different: identical_layer_init
+    // (default true) starts all layers of a graph equal, which would hide a layer-index mistake.
+    torch::NoGradGuard no_grad;
+    for (size_t g = 0; g < graphs.size(); ++g) {
+      if (!ones) {  // edge_weights=ones builds no weight vector
+        torch::Tensor w = p[graphs[g] + ".edge_weight"];
+        w.narrow(0, 0, 200).copy_(0.6 + 0.013 * static_cast<double>(g + 1) * torch::arange(200, torch::kFloat32));
+      }
+      for (int64_t i = 0; i < c.heter_layers[g]; ++i)
+        for (const char* name : {".conv_weight_", ".conv_bias_"}) {
+          torch::Tensor t = p[graphs[g] + name + std::to_string(i)];
+          t.add_(0.2 * torch::sin(1.0 + 0.7 * static_cast<double>(i) + torch::arange(t.numel(), torch::kFloat32)).view_as(t));
+        }
+      for (int64_t i = 0; i < c.heter_layers[g]; ++i) {
+        torch::Tensor t = p[graphs[g] + ".mlps." + std::to_string(i) + ".weight"];
+        t.add_(0.3 * torch::cos(0.5 + 1.3 * static_cast<double>(i) + torch::arange(t.numel(), torch::kFloat32)).view_as(t));
+      }
+    }
+  }
+  const torch::Tensor pos = nn::node_positions(batch.lengths, batch.max_length());
+  const int64_t N = pos.size(0);
+  auto lin = [&](const std::string& name, const torch::Tensor& x) {
+    return x.mm(p[name + ".weight"].t()) + p[name + ".bias"];
+  };
+  auto b = model.named_buffers();
+  const torch::Tensor xt = bn_apply(model, 0, nn::to_nodes(batch.features[0], pos), b["text_bn0.running_mean"],
+                                    b["text_bn0.running_var"]);
+  const torch::Tensor f[3] = {leaky(lin("proj_text", xt)), leaky(lin("proj_visual", nn::to_nodes(batch.features[2], pos))),
+                              leaky(lin("proj_audio", nn::to_nodes(batch.features[1], pos)))};  // t, v, a
+  const int pair_blocks[3][2] = {{0, 1}, {0, 2}, {1, 2}};  // tv, ta, va in t/v/a indices
+  torch::Tensor z = torch::zeros({N, 3});
+  for (int g = 0; g < 3; ++g) {
+    const torch::Tensor x0 = torch::cat({f[pair_blocks[g][0]], f[pair_blocks[g][1]]}, 0);
+    const torch::Tensor w = ones ? torch::Tensor() : p[graphs[static_cast<size_t>(g)] + ".edge_weight"];
+    torch::Tensor A = torch::zeros({2 * N, 2 * N});
+    int64_t e = 0, start = 0;
+    for (int64_t L : lengths) {
+      for (const auto& [m, n] : {std::pair<int64_t, int64_t>{0, 1}, {1, 0}})
+        for (int64_t j = 0; j < L; ++j)
+          for (int64_t k = std::max<int64_t>(0, j - 17); k <= std::min<int64_t>(L - 1, j + 17); ++k)
+            A[m * N + start + j][n * N + start + k] += ones ? 1.0f : w[e++].item<float>();  // n_k into m_j
+      start += L;
+    }
+    const torch::Tensor dinv = A.sum(1).pow(-0.5);
+    const torch::Tensor P = torch::diag(dinv).mm(A).mm(torch::diag(dinv));
+    torch::Tensor h = x0, sum = x0;
+    for (int64_t i = 0; i < c.heter_layers[static_cast<size_t>(g)]; ++i) {
+      const std::string k = std::to_string(i);
+      h = P.mm(h.mm(p[graphs[static_cast<size_t>(g)] + ".conv_weight_" + k])) +
+          p[graphs[static_cast<size_t>(g)] + ".conv_bias_" + k];
+      sum = sum + leaky(lin(graphs[static_cast<size_t>(g)] + ".mlps." + k, h));
+    }
+    z = z + leaky(lin("fusion", sum.narrow(0, 0, N))) + leaky(lin("fusion", sum.narrow(0, N, N)));
+  }
+  return lin("emotion_head", z / 6);
+}
+
+// merc's DEFAULT GraphSmile on all three modalities, shrunk only in widths and depth (hidden_dim
+// 512 -> 3, heter_layers {7,7,7} -> {2,3,1}); windows 17/17, position-indexed edge weights,
+// text BatchNorm (non-trivial statistics), shift window: defaults. The expectation is
+// graphsmile_dense (docs/models/graphsmile.md steps 1-4), with no merc graph code.
+TEST(GraphSmile, DefaultForwardWithAllThreeModalitiesEqualsADenseRecomputation) {
+  const data::Dataset ds = testing::sweep_dataset();
+  const data::DialogueBatch batch = testing::collate_indices(ds, {2, 1});  // lengths 5, 2; masked visual row
+  const torch::Tensor pos = nn::node_positions(batch.lengths, batch.max_length());
+  torch::Tensor logits[2];
+  for (const std::string mode : {"position", "ones"}) {
+    // edge_weights quirk: position (default, the public code) or ones; exact values for both.
+    GraphSmileConfig c;
+    c.hidden_dim = 3;
+    c.heter_layers = {2, 3, 1};
+    c.edge_weights = mode;
+    torch::manual_seed(8);
+    GraphSmileModel model(c, model_dims(ds.info, {}, data::Task::kClassification));
+    model.eval();
+    const torch::Tensor expected = graphsmile_dense(model, c, batch, {5, 2}, mode == "ones");
+    torch::NoGradGuard no_grad;
+    const torch::Tensor actual = nn::to_nodes(model.forward(batch, {}).logits, pos);
+    ASSERT_EQ(actual.sizes(), expected.sizes());
+    EXPECT_TRUE(torch::allclose(actual, expected, 0, kTol)) << mode << actual << expected;
+    logits[mode == "ones" ? 1 : 0] = actual;
+  }
+  EXPECT_GT((logits[0] - logits[1]).abs().max().item<double>(), 1e-4);
 }
 
 }  // namespace graphsmile_test

@@ -487,6 +487,7 @@ torch::Tensor expect_matches_dense(const MoedConfig& c, const MoedData& d, const
   }
   const torch::Tensor pos = nn::node_positions(batch.lengths, batch.max_length());
   const torch::Tensor actual = nn::to_nodes(model.forward(batch, {}).logits, pos).detach();
+  EXPECT_EQ(actual.sizes(), expected.sizes());
   EXPECT_TRUE(torch::allclose(actual, expected, 0, kTol)) << actual << expected;
   return actual;
 }

@@ -191,7 +191,7 @@ TEST(ModelRegistry, EveryModelHasAValuePin) {
       {"comp", "Comp.DefaultForwardEqualsADenseRecomputationInBothStages"},
       {"dialogue_gcn", "DialogueGcn.DefaultForwardEqualsADenseRecomputation"},
       {"gcnet", "Gcnet.DefaultForwardEqualsADenseRecomputation"},
-      {"graphsmile", "GraphSmile.ForwardEqualsADenseRecomputation"},
+      {"graphsmile", "GraphSmile.DefaultForwardWithAllThreeModalitiesEqualsADenseRecomputation"},
       {"m3net", "M3net.DefaultForwardEqualsADenseRecomputation"},
       {"mlp", "Mlp.DefaultForwardEqualsADenseRecomputation"},
       {"mmgcn", "Mmgcn.DefaultForwardWithAllThreeModalitiesEqualsADenseRecomputation"},

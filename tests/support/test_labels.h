@@ -25,7 +25,8 @@ namespace merc::test_support {
 bool mark_slow(const char* full_name);
 const std::vector<std::string>& slow_tests();
 
-// True when a missing prerequisite must fail the test (CI=true or MERC_REQUIRE_PREREQUISITES=1).
+// True when a missing prerequisite must fail the test (CI set to anything but "", "0" or "false",
+// or MERC_REQUIRE_PREREQUISITES=1).
 bool prerequisites_required();
 // Records a skip for the end-of-run summary.
 void note_missing_prerequisite(const std::string& test_name, const std::string& what);
@@ -33,12 +34,15 @@ std::string current_test_name();
 
 }  // namespace merc::test_support
 
+// Wraps TEST only (not TEST_F / TEST_P): a slow fixture test needs its own macro.
 #define MERC_SLOW_TEST(suite, name)                                                                         \
   [[maybe_unused]] static const bool merc_slow_label_##suite##_##name = ::merc::test_support::mark_slow( \
       #suite "." #name);                                                                                    \
   TEST(suite, name)
 
 // `what` is anything streamable: MERC_REQUIRE_PREREQUISITE(fs::exists(p), p << " not present").
+// Use it in the test body: like ASSERT_*, it returns from the function it is in, so inside a
+// helper it ends only the helper.
 #define MERC_REQUIRE_PREREQUISITE(condition, what)                                                   \
   do {                                                                                               \
     if (!(condition)) {                                                                              \

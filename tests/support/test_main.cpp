@@ -113,7 +113,12 @@ bool mark_slow(const char* full_name) {
 
 const std::vector<std::string>& slow_tests() { return slow_registry(); }
 
-bool prerequisites_required() { return env_is("CI", "true") || env_is("MERC_REQUIRE_PREREQUISITES", "1"); }
+// CI: any value but empty, "0" or "false" (CI systems set "true", some "1").
+bool prerequisites_required() {
+  const char* ci = std::getenv("CI");
+  const bool on_ci = ci != nullptr && *ci != '\0' && std::strcmp(ci, "0") != 0 && std::strcmp(ci, "false") != 0;
+  return on_ci || env_is("MERC_REQUIRE_PREREQUISITES", "1");
+}
 
 void note_missing_prerequisite(const std::string& test_name, const std::string& what) {
   missing_registry().push_back({test_name, what});
