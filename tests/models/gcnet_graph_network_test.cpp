@@ -55,14 +55,14 @@ torch::Tensor dense_graph(const torch::Tensor& x, const std::vector<Edge>& edges
 // One GraphNetwork branch, (B, T, D_h), padding rows included (not zeroed).
 torch::Tensor dense_branch(const torch::Tensor& nodes, const std::vector<Edge>& edges, int64_t R, const Params& p,
                            const std::string& prefix, const std::vector<int64_t>& lengths, int64_t T, bool pack,
-                           bool time_attn) {
+                           bool time_attn, bool gru = false) {
   const auto B = static_cast<int64_t>(lengths.size());
   const torch::Tensor u = dense_graph(nodes, edges, R, p, prefix);
   torch::Tensor padded = torch::zeros({B, T, u.size(1)});
   int64_t n = 0;
   for (int64_t b = 0; b < B; ++b)
     for (int64_t t = 0; t < lengths[static_cast<size_t>(b)]; ++t) padded[b][t].copy_(u[n++]);
-  torch::Tensor s = testing::run_birnn(p, prefix + "sequence.lstm", 2, /*gru=*/false, padded, lengths, pack);
+  torch::Tensor s = testing::run_birnn(p, prefix + (gru ? "sequence.gru" : "sequence.lstm"), 2, gru, padded, lengths, pack);
   if (time_attn) {
     // general2: q = W s_t + b; scores tanh(q . s_j) over the real steps j; softmax; sum of a_j s_j.
     torch::Tensor pooled = torch::zeros_like(s);
@@ -147,6 +147,7 @@ struct Expected {
 // apply_missing where a protocol ran).
 Expected dense_gcnet(const Params& p, const data::DialogueBatch& batch, const GcnetConfig& c, int64_t num_speakers) {
   const int64_t B = batch.utterance_mask.size(0), T = batch.utterance_mask.size(1);
+  const bool gru = c.rnn == "gru";  // the cell of all three recurrent layers
   std::vector<int64_t> lengths;
   for (int64_t b = 0; b < B; ++b) lengths.push_back(batch.lengths[b].item<int64_t>());
   // Edges from the definition: j sends to k in [j - window_past, j + window_future] of its
@@ -171,12 +172,12 @@ Expected dense_gcnet(const Params& p, const data::DialogueBatch& batch, const Gc
   const torch::Tensor x = torch::cat({masked(data::Modality::kAudio), masked(data::Modality::kText),
                                       masked(data::Modality::kVisual)}, 2);
   auto encode = [&](const torch::Tensor& input) {
-    const torch::Tensor enc = testing::run_birnn(p, "encoder.lstm", 2, /*gru=*/false, input, lengths, c.pack);
+    const torch::Tensor enc = testing::run_birnn(p, gru ? "encoder.gru" : "encoder.lstm", 2, gru, input, lengths, c.pack);
     std::vector<torch::Tensor> node_rows;
     for (int64_t b = 0; b < B; ++b) node_rows.push_back(enc[b].narrow(0, 0, lengths[static_cast<size_t>(b)]));
     const torch::Tensor nodes = torch::cat(node_rows, 0);
-    return dense_branch(nodes, temporal, 3, p, "temporal.", lengths, T, c.pack, c.time_attn) +
-           dense_branch(nodes, speaker, num_speakers * num_speakers, p, "speaker.", lengths, T, c.pack, c.time_attn);
+    return dense_branch(nodes, temporal, 3, p, "temporal.", lengths, T, c.pack, c.time_attn, gru) +
+           dense_branch(nodes, speaker, num_speakers * num_speakers, p, "speaker.", lengths, T, c.pack, c.time_attn, gru);
   };
   Expected e;
   e.hidden = encode(x);
@@ -240,6 +241,13 @@ void expect_switch_moves_the_logits(const GcnetConfig& switched) {
   const Params p = model->named_parameters();
   const Expected a = dense_gcnet(p, batch, pin_config(), 2), b = dense_gcnet(p, batch, switched, 2);
   EXPECT_GT((a.logits - b.logits).abs().max().item<float>(), 1e-4);
+}
+
+TEST(Gcnet, GruCellSwitchEqualsTheDenseRecomputationWithGruGates) {
+  // rnn=gru: the encoder and both branch sequence layers are GRUs (parameter names .gru.*).
+  GcnetConfig c = pin_config();
+  c.rnn = "gru";
+  expect_pinned(c, "rnn=gru");
 }
 
 TEST(Gcnet, TimeAttnSwitchEqualsTheDenseRecomputation) {
