@@ -178,6 +178,58 @@ TEST(Odeint, OneDopri5StepIsItsStabilityPolynomial) {
   EXPECT_NEAR(y[1].item<double>(), r, 1e-15);
 }
 
+TEST(Odeint, Dopri5StepControlFollowsTheControllerOnLinearDecay) {
+  // On y' = -y every dopri5 quantity is a polynomial in z = -dt times y: the 5th-order solution
+  // R(z) y (the DOPRI5 stability function, see the test above) and the error estimate E(z) y with
+  //   E(z) = -97 z^5/180000 + 13 z^6/60000 - z^7/36000,
+  // worked out by exact rational arithmetic from torchdiffeq's c_error row (5th-order weights minus
+  // 1951/21600, 0, 22642/50085, 451/720, -12231/42400, 649/6300, 1/60). Note this is 2/3 of the z^5
+  // term of Hairer-Wanner's 5179/57600 embedded pair (-97/120000): torchdiffeq (after TensorFlow) uses
+  // this other 4th-order companion, and so do we. Replaying torchdiffeq's controller on these
+  // (ratio = |E| |y| / (atol + rtol max(|y|, |y1|)), accept iff <= 1, dt *= min(10, max(0.9 /
+  // ratio^(1/5), 0.2 if rejected else 1))) must give the solver's accepted/rejected counts and end value.
+  // first_step 3 is rejected twice (ratio ~3e4 -> factor clamped at dfactor 0.2; then ~5 -> 0.65).
+  const double rtol = 1e-5, atol = 1e-7, t_end = 4.0;
+  for (const double first_step : {0.0, 3.0}) {
+    // Automatic: the initial step rule as in the test above (y0 = 1, so scale = atol + rtol).
+    double dt = first_step > 0 ? first_step : std::min(100 * 0.01, std::pow(0.01 * (atol + rtol), 0.2));
+    double t = 0, y = 1;
+    int64_t accepted = 0, rejected = 0;
+    while (t_end > t) {
+      const double z = -dt;
+      const double r = 1 + z + z * z / 2 + std::pow(z, 3) / 6 + std::pow(z, 4) / 24 + std::pow(z, 5) / 120 +
+                       std::pow(z, 6) / 600;
+      const double e = -97 * std::pow(z, 5) / 180000 + 13 * std::pow(z, 6) / 60000 - std::pow(z, 7) / 36000;
+      const double ratio = std::abs(e * y) / (atol + rtol * std::max(std::abs(y), std::abs(r * y)));
+      const bool accept = ratio <= 1;
+      if (accept) {
+        t += dt;
+        y *= r;
+        ++accepted;
+      } else {
+        ++rejected;
+      }
+      dt *= ratio == 0 ? 10.0 : std::min(10.0, std::max(0.9 / std::pow(ratio, 0.2), accept ? 1.0 : 0.2));
+    }
+    OdeOptions o;
+    o.rtol = rtol;
+    o.atol = atol;
+    o.first_step = first_step;
+    OdeStats stats;
+    // Output at the last accepted step's end, so it is y there (the interpolant at x = 1).
+    const auto out = odeint(decay(1.0), torch::ones({1}, kF64), torch::tensor({0.0, t}, kF64), o, &stats);
+    EXPECT_EQ(stats.accepted_steps, accepted) << "first_step " << first_step;
+    EXPECT_EQ(stats.rejected_steps, rejected) << "first_step " << first_step;
+    if (first_step > 0) {
+      EXPECT_EQ(rejected, 2);
+    }
+    // Same polynomial arithmetic in another order over ~10 steps: 1e-13 relative.
+    EXPECT_NEAR(out[1].item<double>(), y, 1e-13 * std::abs(y)) << "first_step " << first_step;
+    std::cout << "[ odeint ] decay replay, first_step " << first_step << ": accepted " << accepted << ", rejected "
+              << rejected << ", t " << t << "\n";
+  }
+}
+
 TEST(Odeint, Dopri5DenseOutputDoesNotChangeTheSteps) {
   // Outputs inside steps come from the interpolant, so asking for 21 times instead of 2 takes the same
   // steps and gives the same end value (up to interpolant rounding at x = 1: 1e-15).
