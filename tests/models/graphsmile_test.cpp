@@ -404,36 +404,41 @@ TEST(GraphSmile, AuxiliaryLossesFollowTheMapAndTheWeights) {
   EXPECT_THROW(GraphSmileModel(c, dims), Error);
 }
 
-// The dense expectation of a three-modality GraphSmile (eval), after giving `model` non-trivial
-// text BatchNorm statistics, distinct position weights and per-layer weights that differ. Edges
-// are enumerated in the documented public order (dialogue, block pair in permutations order, j,
-// k; heter_window_edges.h), so each position weight lands where the public code puts it; ones:
-// the edge_weights=ones variant.
-torch::Tensor graphsmile_dense(GraphSmileModel& model, const GraphSmileConfig& c, const data::DialogueBatch& batch,
-                               const std::vector<int64_t>& lengths, bool ones) {
+const std::vector<std::string> kGraphs = {"graph_tv", "graph_ta", "graph_va"};
+
+// Gives a three-modality `model` non-trivial text BatchNorm statistics, distinct position weights
+// (unless edge_weights=ones, which has none) and per-layer weights that differ: identical_layer_init
+// (default true) starts all layers of a graph equal, which would hide a layer-index mistake.
+void make_graphsmile_nontrivial(GraphSmileModel& model, const GraphSmileConfig& c) {
   set_bn(model, 0, 0.0);
+  const bool ones = c.edge_weights == "ones";
   auto p = model.named_parameters();
-  const std::vector<std::string> graphs = {"graph_tv", "graph_ta", "graph_va"};
-  {
-    // Distinct position weights, and every layer's weights made different: identical_layer_init
-    // (default true) starts all layers of a graph equal, which would hide a layer-index mistake.
-    torch::NoGradGuard no_grad;
-    for (size_t g = 0; g < graphs.size(); ++g) {
-      if (!ones) {  // edge_weights=ones builds no weight vector
-        torch::Tensor w = p[graphs[g] + ".edge_weight"];
-        w.narrow(0, 0, 200).copy_(0.6 + 0.013 * static_cast<double>(g + 1) * torch::arange(200, torch::kFloat32));
+  torch::NoGradGuard no_grad;
+  for (size_t g = 0; g < kGraphs.size(); ++g) {
+    if (!ones) {  // edge_weights=ones builds no weight vector
+      torch::Tensor w = p[kGraphs[g] + ".edge_weight"];
+      w.narrow(0, 0, 200).copy_(0.6 + 0.013 * static_cast<double>(g + 1) * torch::arange(200, torch::kFloat32));
+    }
+    for (int64_t i = 0; i < c.heter_layers[g]; ++i)
+      for (const char* name : {".conv_weight_", ".conv_bias_"}) {
+        torch::Tensor t = p[kGraphs[g] + name + std::to_string(i)];
+        t.add_(0.2 * torch::sin(1.0 + 0.7 * static_cast<double>(i) + torch::arange(t.numel(), torch::kFloat32)).view_as(t));
       }
-      for (int64_t i = 0; i < c.heter_layers[g]; ++i)
-        for (const char* name : {".conv_weight_", ".conv_bias_"}) {
-          torch::Tensor t = p[graphs[g] + name + std::to_string(i)];
-          t.add_(0.2 * torch::sin(1.0 + 0.7 * static_cast<double>(i) + torch::arange(t.numel(), torch::kFloat32)).view_as(t));
-        }
-      for (int64_t i = 0; i < c.heter_layers[g]; ++i) {
-        torch::Tensor t = p[graphs[g] + ".mlps." + std::to_string(i) + ".weight"];
-        t.add_(0.3 * torch::cos(0.5 + 1.3 * static_cast<double>(i) + torch::arange(t.numel(), torch::kFloat32)).view_as(t));
-      }
+    for (int64_t i = 0; i < c.heter_layers[g]; ++i) {
+      torch::Tensor t = p[kGraphs[g] + ".mlps." + std::to_string(i) + ".weight"];
+      t.add_(0.3 * torch::cos(0.5 + 1.3 * static_cast<double>(i) + torch::arange(t.numel(), torch::kFloat32)).view_as(t));
     }
   }
+}
+
+// The dense expectation of a three-modality GraphSmile (eval). Edges are enumerated in the
+// documented public order (dialogue, block pair in permutations order, j, k;
+// heter_window_edges.h), so each position weight lands where the public code puts it.
+torch::Tensor graphsmile_dense(GraphSmileModel& model, const GraphSmileConfig& c, const data::DialogueBatch& batch) {
+  const bool ones = c.edge_weights == "ones";
+  auto p = model.named_parameters();
+  std::vector<int64_t> lengths;
+  for (int64_t b = 0; b < batch.lengths.size(0); ++b) lengths.push_back(batch.lengths[b].item<int64_t>());
   const torch::Tensor pos = nn::node_positions(batch.lengths, batch.max_length());
   const int64_t N = pos.size(0);
   auto lin = [&](const std::string& name, const torch::Tensor& x) {
@@ -448,7 +453,7 @@ torch::Tensor graphsmile_dense(GraphSmileModel& model, const GraphSmileConfig& c
   torch::Tensor z = torch::zeros({N, 3});
   for (int g = 0; g < 3; ++g) {
     const torch::Tensor x0 = torch::cat({f[pair_blocks[g][0]], f[pair_blocks[g][1]]}, 0);
-    const torch::Tensor w = ones ? torch::Tensor() : p[graphs[static_cast<size_t>(g)] + ".edge_weight"];
+    const torch::Tensor w = ones ? torch::Tensor() : p[kGraphs[static_cast<size_t>(g)] + ".edge_weight"];
     torch::Tensor A = torch::zeros({2 * N, 2 * N});
     int64_t e = 0, start = 0;
     for (int64_t L : lengths) {
@@ -463,9 +468,9 @@ torch::Tensor graphsmile_dense(GraphSmileModel& model, const GraphSmileConfig& c
     torch::Tensor h = x0, sum = x0;
     for (int64_t i = 0; i < c.heter_layers[static_cast<size_t>(g)]; ++i) {
       const std::string k = std::to_string(i);
-      h = P.mm(h.mm(p[graphs[static_cast<size_t>(g)] + ".conv_weight_" + k])) +
-          p[graphs[static_cast<size_t>(g)] + ".conv_bias_" + k];
-      sum = sum + leaky(lin(graphs[static_cast<size_t>(g)] + ".mlps." + k, h));
+      h = P.mm(h.mm(p[kGraphs[static_cast<size_t>(g)] + ".conv_weight_" + k])) +
+          p[kGraphs[static_cast<size_t>(g)] + ".conv_bias_" + k];
+      sum = sum + leaky(lin(kGraphs[static_cast<size_t>(g)] + ".mlps." + k, h));
     }
     z = z + leaky(lin("fusion", sum.narrow(0, 0, N))) + leaky(lin("fusion", sum.narrow(0, N, N)));
   }
@@ -490,7 +495,8 @@ TEST(GraphSmile, DefaultForwardWithAllThreeModalitiesEqualsADenseRecomputation) 
     torch::manual_seed(8);
     GraphSmileModel model(c, model_dims(ds.info, {}, data::Task::kClassification));
     model.eval();
-    const torch::Tensor expected = graphsmile_dense(model, c, batch, {5, 2}, mode == "ones");
+    make_graphsmile_nontrivial(model, c);
+    const torch::Tensor expected = graphsmile_dense(model, c, batch);
     torch::NoGradGuard no_grad;
     const torch::Tensor actual = nn::to_nodes(model.forward(batch, {}).logits, pos);
     ASSERT_EQ(actual.sizes(), expected.sizes());
