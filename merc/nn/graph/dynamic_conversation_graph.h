@@ -15,6 +15,10 @@
 // Nodes are the N = sum(lengths) real utterances numbered dialogue after dialogue (node_batch.h).
 // |i - j| is the distance of the node numbers, which inside one dialogue is the utterance distance.
 //
+// window W > 0 keeps only the edges with |i - j| <= W (before normalisation; self loops stay): the
+// figure's temporal edges (|i - j| = 1) and skip edges up to distance W. 0 (default, the draft) =
+// every pair of the dialogue (or batch), the weight decaying with the distance.
+//
 // Quirk switch per_dialogue:
 //   - true (default): edges only inside a dialogue (block diagonal; A[i][j] = 0 across dialogues).
 //   - false: the draft's behaviour. The draft built ONE dense graph over all utterances of its
@@ -33,6 +37,7 @@ struct DynamicConversationGraphOptions {
   double cross_weight = 0.5;  // different speakers (draft alpha2)
   double decay = 0.1;         // temporal decay (draft beta)
   bool per_dialogue = true;   // false = the draft's one graph over the whole batch
+  int64_t window = 0;         // > 0: only edges with |i - j| <= window; 0 = all pairs
 };
 
 // lengths: (B) int64 in [0, T]; speakers: (B, T) int64 (only equality matters; padding is not
@@ -44,5 +49,13 @@ struct DynamicConversationGraphOptions {
 torch::Tensor dynamic_conversation_graph(const torch::Tensor& lengths, const torch::Tensor& speakers,
                                          const torch::Tensor& availability,
                                          const DynamicConversationGraphOptions& options = {});
+
+// The per-dialogue graph as one dense block per dialogue: (B, T, T), block b = the rows and columns
+// of dialogue b's nodes in the (N, N) result above (per_dialogue must be true), rows and columns at
+// padding (t >= lengths[b]) exactly 0. For the batched propagation A h as bmm over (B, T, H), which
+// costs B T^2 H instead of N^2 H. Same arguments and checks as above.
+torch::Tensor dynamic_conversation_graph_blocks(const torch::Tensor& lengths, const torch::Tensor& speakers,
+                                                const torch::Tensor& availability,
+                                                const DynamicConversationGraphOptions& options = {});
 
 }  // namespace merc::nn

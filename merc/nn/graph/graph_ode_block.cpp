@@ -1,6 +1,7 @@
 #include "merc/nn/graph/graph_ode_block.h"
 
 #include <ostream>
+#include <string>
 
 #include "merc/core/error.h"
 
@@ -29,15 +30,18 @@ void GraphOdeBlockImpl::pretty_print(std::ostream& stream) const {
 }
 
 torch::Tensor GraphOdeBlockImpl::derivative(const torch::Tensor& h, const torch::Tensor& A) {
-  return w2(torch::tanh(w1(torch::cat({h, A.mm(h)}, 1))));
+  return w2(torch::tanh(w1(torch::cat({h, torch::matmul(A, h)}, -1))));
 }
 
 torch::Tensor GraphOdeBlockImpl::forward(const torch::Tensor& h, const torch::Tensor& A) {
   const int64_t H = options.hidden_dim();
-  MERC_CHECK(h.dim() == 2 && h.size(1) == H, "GraphOdeBlock: expected h (N, {}), got {}", H, h.sizes());
-  const int64_t N = h.size(0);
-  MERC_CHECK(A.dim() == 2 && A.size(0) == N && A.size(1) == N, "GraphOdeBlock: expected A ({}, {}), got {}", N, N,
-             A.sizes());
+  MERC_CHECK((h.dim() == 2 || h.dim() == 3) && h.size(-1) == H, "GraphOdeBlock: expected h (N, {0}) or (B, T, {0}), got {1}",
+             H, h.sizes());
+  const int64_t n = h.size(-2);
+  const bool shapes_match = h.dim() == 2 ? (A.dim() == 2 && A.size(0) == n && A.size(1) == n)
+                                         : (A.dim() == 3 && A.size(0) == h.size(0) && A.size(1) == n && A.size(2) == n);
+  MERC_CHECK(shapes_match, "GraphOdeBlock: h {} needs A ({}{}, {}), got {}", h.sizes(),
+             h.dim() == 3 ? std::to_string(h.size(0)) + ", " : std::string(), n, n, A.sizes());
   const int64_t K = options.discrete_steps();
   if (K > 0) {
     torch::Tensor x = h;

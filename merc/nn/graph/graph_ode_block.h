@@ -46,10 +46,13 @@ class GraphOdeBlockImpl : public torch::nn::Cloneable<GraphOdeBlockImpl> {
   void reset() override;
   void pretty_print(std::ostream& stream) const override;
 
-  // f(h) = W2 tanh(W1 [h ‖ A h]); h (N, H), A (N, N) -> (N, H).
+  // f(h) = W2 tanh(W1 [h ‖ A h]); h (N, H), A (N, N) -> (N, H), or batched: h (B, T, H), A (B, T, T)
+  // -> (B, T, H) (one graph per dialogue, A h by bmm; rows of A at padding should be 0).
   torch::Tensor derivative(const torch::Tensor& h, const torch::Tensor& A);
 
-  // h (N, H), A (N, N) -> h(1) (N, H). Bad shapes -> merc::Error naming them.
+  // h (N, H), A (N, N) -> h(1) (N, H); or h (B, T, H), A (B, T, T) -> (B, T, H). One solve for the
+  // whole tensor either way (dopri5's error norm, hence its steps, is shared by all nodes).
+  // Bad shapes -> merc::Error naming them.
   torch::Tensor forward(const torch::Tensor& h, const torch::Tensor& A);
 
   const OdeStats& last_stats() const { return stats_; }

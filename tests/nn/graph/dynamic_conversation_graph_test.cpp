@@ -151,6 +151,49 @@ TEST(DynamicConversationGraph, RowsSumToOneAndNoCrossDialogueMassOnARandomBatch)
             (std::vector<int64_t>{0, 0}));
 }
 
+TEST(DynamicConversationGraph, BlocksAreTheDiagonalBlocksOfThePerDialogueGraph) {
+  torch::manual_seed(11);
+  const torch::Tensor lengths = torch::tensor({4, 1, 6, 0, 3}, torch::kInt64);
+  const torch::Tensor speakers = torch::randint(0, 3, {5, 6}, torch::kInt64);
+  // Padding availability 0.5 would be rejected if it were read.
+  torch::Tensor avail = (torch::rand({5, 6, 3}) < 0.6).to(torch::kFloat64);
+  const int64_t start[] = {0, 4, 5, 11, 11}, len[] = {4, 1, 6, 0, 3};
+  for (int b = 0; b < 5; ++b) avail.index_put_({b, torch::indexing::Slice(len[b], 6)}, 0.5);
+  for (const int64_t window : {0, 1, 2}) {
+    DynamicConversationGraphOptions o;
+    o.window = window;
+    const torch::Tensor A = dynamic_conversation_graph(lengths, speakers, avail, o);
+    const torch::Tensor blocks = dynamic_conversation_graph_blocks(lengths, speakers, avail, o);
+    ASSERT_EQ(blocks.sizes(), (std::vector<int64_t>{5, 6, 6}));
+    torch::Tensor expected = torch::zeros({5, 6, 6}, torch::kFloat64);
+    for (int b = 0; b < 5; ++b)
+      expected[b].index_put_({torch::indexing::Slice(0, len[b]), torch::indexing::Slice(0, len[b])},
+                             A.index({torch::indexing::Slice(start[b], start[b] + len[b]),
+                                      torch::indexing::Slice(start[b], start[b] + len[b])}));
+    // Same formula evaluated on other index tensors: exact up to double rounding.
+    EXPECT_TRUE(torch::allclose(blocks, expected, 0, kTolDouble)) << window;
+  }
+  DynamicConversationGraphOptions whole;
+  whole.per_dialogue = false;
+  EXPECT_THROW(dynamic_conversation_graph_blocks(lengths, speakers, avail, whole), c10::Error);
+}
+
+TEST(DynamicConversationGraph, WindowKeepsOnlyEdgesUpToThatDistance) {
+  // Dialogue 0 of TinyBatch with window 1: the distance-2 edge 0-2 (same speaker) is cut, so rows 0
+  // and 2 are [1, c] and [c, 1] over their two neighbours, c = 0.5 e^-0.1 2/3; row 1 is unchanged.
+  const TinyBatch in;
+  DynamicConversationGraphOptions o;
+  o.window = 1;
+  const torch::Tensor A = dynamic_conversation_graph(in.lengths, in.speakers, in.availability, o);
+  torch::Tensor hand = hand_matrix(true);
+  hand[0][2] = 0.0;
+  hand[2][0] = 0.0;
+  EXPECT_TRUE(torch::allclose(A, row_normalize(hand), 0, kTolDouble)) << A;
+  EXPECT_EQ(A[0][2].item<double>(), 0.0);
+  o.window = -1;
+  EXPECT_THROW(dynamic_conversation_graph(in.lengths, in.speakers, in.availability, o), c10::Error);
+}
+
 TEST(DynamicConversationGraph, BadInputThrows) {
   const TinyBatch in;
   EXPECT_THROW(dynamic_conversation_graph(in.lengths.to(torch::kInt32), in.speakers, in.availability), c10::Error);

@@ -171,6 +171,38 @@ TEST(GraphOdeBlock, AdjointGradientsMatchBackprop) {
   }
 }
 
+TEST(GraphOdeBlock, BatchedBlocksEqualTheBlockDiagonalNodeGraph) {
+  // Two "dialogues" of 4 and 2 nodes padded to T = 4: the batched form (B, T, H) with per-dialogue
+  // A blocks must give the (N, N) block-diagonal result on the real rows. Discrete steps: the same
+  // arithmetic up to the matmul's summation order (double): 1e-12. Continuous: the padding rows
+  // (zero rows of A) join the shared dopri5 error norm, so the step sequence can differ slightly;
+  // both solves are within the solver tolerance of the truth: 1e-6 (as above).
+  const torch::Tensor h1 = input_h(), h2 = input_h().slice(0, 1, 3) * -0.5;
+  const torch::Tensor A1 = input_a();
+  const torch::Tensor A2 = torch::tensor({0.6, 0.4, 0.3, 0.7}, kF64).view({2, 2});
+  torch::Tensor A = torch::zeros({6, 6}, kF64);
+  A.slice(0, 0, 4).slice(1, 0, 4).copy_(A1);
+  A.slice(0, 4, 6).slice(1, 4, 6).copy_(A2);
+  const torch::Tensor h = torch::cat({h1, h2});
+  torch::Tensor hb = torch::zeros({2, kN, kH}, kF64), Ab = torch::zeros({2, kN, kN}, kF64);
+  hb[0].copy_(h1);
+  hb[1].slice(0, 0, 2).copy_(h2);
+  Ab[0].copy_(A1);
+  Ab[1].slice(0, 0, 2).slice(1, 0, 2).copy_(A2);
+  for (const int64_t K : {0, 4}) {
+    auto block = make_block(GraphOdeBlockOptions(kH).discrete_steps(K));
+    const auto flat = block->forward(h, A);
+    const auto batched = block->forward(hb, Ab);
+    ASSERT_EQ(batched.sizes(), (std::vector<int64_t>{2, kN, kH}));
+    const double tol = K > 0 ? 1e-12 : 1e-6;
+    EXPECT_LT(max_abs(batched[0] - flat.slice(0, 0, 4)), tol) << K;
+    EXPECT_LT(max_abs(batched[1].slice(0, 0, 2) - flat.slice(0, 4, 6)), tol) << K;
+  }
+  auto block = make_block(GraphOdeBlockOptions(kH));
+  EXPECT_THROW(block->forward(hb, A), Error);
+  EXPECT_THROW(block->forward(hb, Ab.slice(0, 0, 1)), Error);
+}
+
 TEST(GraphOdeBlock, Float32DefaultsAndBadInput) {
   torch::manual_seed(2);
   GraphOdeBlock block(GraphOdeBlockOptions(5));
