@@ -95,6 +95,10 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   eval->add_option("--partition", eval_args.partition, "train | valid | test (default test)");
   eval->add_option("--protocol", eval_args.protocols, "protocol NAME[:ARG] (repeatable), e.g. random:0.3, fixed:at")
       ->allow_extra_args(false);
+  eval->add_flag("--scenarios", eval_args.scenarios,
+                 "CADGL's scenario table: evaluate complete and every drop: scenario the run's modalities allow "
+                 "(drop:a, drop:v, drop:t, drop:av, drop:at, drop:tv), then print the means complete / 1 missing / "
+                 "2 missing / average; --protocol adds rows outside the summary");
   eval->add_option("--export", eval_args.export_dir,
                    "write DIR/utterances.csv and .npy analysis files (features_before = model inputs, "
                    "features_after = fused representation, labels, speakers); one subdirectory per protocol when "

@@ -1,5 +1,6 @@
 #include "merc/app/eval_outputs.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -55,6 +56,28 @@ io::NdArray tensor_array(const torch::Tensor& x) {
 }
 
 }  // namespace
+
+std::string metric_table(const std::string& first_column,
+                         const std::vector<std::pair<std::string, metrics::MetricValues>>& rows) {
+  MERC_CHECK(!rows.empty(), "metric table: no rows");
+  const std::vector<std::string> names = rows.front().second.names();
+  size_t width = std::max<size_t>(14, first_column.size());
+  for (const auto& [name, m] : rows) {
+    MERC_CHECK(m.names() == names, "metric table: row '{}' has other metrics than row '{}'", name, rows.front().first);
+    width = std::max(width, name.size());
+  }
+  std::string s = fmt::format("| {:<{}} |", first_column, width);
+  for (const std::string& k : names) s += fmt::format(" {:>11} |", k);
+  s += "\n|" + std::string(width + 2, '-') + "|";
+  for (size_t i = 0; i < names.size(); ++i) s += std::string(13, '-') + "|";
+  s += "\n";
+  for (const auto& [name, m] : rows) {
+    s += fmt::format("| {:<{}} |", name, width);
+    for (const auto& e : m) s += fmt::format(" {:>11.2f} |", e.value);
+    s += "\n";
+  }
+  return s;
+}
 
 std::string predictions_csv(const std::vector<train::UtterancePrediction>& predictions, data::Task task,
                             const std::vector<std::string>& class_names, bool with_probabilities) {

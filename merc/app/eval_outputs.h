@@ -1,6 +1,7 @@
 #pragma once
-// What `merc eval` and `merc predict` write and print beyond the metric table (issue 4 §3, the
-// outputs MoED's `--testing` mode produces; method_reference.md §4.8):
+// What `merc eval` and `merc predict` write and print (issue 4 §3, the outputs MoED's `--testing`
+// mode produces; method_reference.md §4.8):
+//   - the metric table (one row per protocol or scenario summary row);
 //   - the per-utterance CSV (dialogue_id, utterance_idx, speaker, label, pred[, prob_<class>...]);
 //   - the 4-digit classification report and confusion matrix of a classification evaluation;
 //   - the emotional-inertia analysis (metrics/inertia.h): report on inertia utterances vs the rest;
@@ -8,6 +9,7 @@
 //     representation), labels.npy, speakers.npy, utterances.csv, for t-SNE and similar tools.
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -17,6 +19,13 @@
 #include "merc/train/evaluate.h"
 
 namespace merc::app {
+
+// The metric table `merc eval` prints, markdown: a header (first_column, then the metric names of
+// the first row), a rule, then one line per row with the values to 2 decimals. The first column is
+// 14 characters wide or as wide as its longest entry. rows: >= 1, all with the first row's metrics
+// (merc::Error otherwise).
+std::string metric_table(const std::string& first_column,
+                         const std::vector<std::pair<std::string, metrics::MetricValues>>& rows);
 
 // The CSV text of predictions. Classification: label and pred are class names (class_names must
 // have one per class), then one prob_<class> column per class when with_probabilities.

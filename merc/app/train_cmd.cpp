@@ -16,6 +16,7 @@
 #include "merc/app/data_cmd.h"
 #include "merc/app/eval_outputs.h"
 #include "merc/app/run_dir.h"
+#include "merc/app/scenario_table.h"
 #include "merc/core/error.h"
 #include "merc/data/text_featurizer.h"
 #include "merc/io/binary_file.h"
@@ -213,7 +214,9 @@ int run_eval(const EvalArgs& args, std::ostream& out) {
   else if (partition == "valid" || partition == rd.valid_name) part = &rd.valid;
   MERC_CHECK(part, "--partition '{}': expected train, valid or test", partition);
   MERC_CHECK(!part->empty(), "partition '{}' of split '{}' is empty", partition, rd.scheme.name);
-  std::vector<std::string> protocols = args.protocols;
+  // --scenarios: CADGL's scenarios the run can be evaluated under, first, then any explicit --protocol.
+  const ScenarioPlan plan = args.scenarios ? plan_scenarios(run.dims.use) : ScenarioPlan{};
+  std::vector<std::string> protocols = args.scenarios ? scenario_protocols(plan, args.protocols) : args.protocols;
   if (protocols.empty()) protocols.push_back(config.protocol.test);
   const train::TaskLoss loss = train::find_loss(config.train.loss, rd.task, config.train.loss_options());
   const std::string selection = train::selection_label(config);
@@ -256,6 +259,11 @@ int run_eval(const EvalArgs& args, std::ostream& out) {
     results.push_back(std::move(entry));
     rows.emplace_back(p, r.metrics);
   }
+  // scenario_protocols puts the plan's scenarios first, in order: rows[i] is plan.scenarios[i].
+  std::vector<std::pair<Scenario, metrics::MetricValues>> scenario_rows;
+  for (size_t i = 0; i < plan.scenarios.size(); ++i) scenario_rows.emplace_back(plan.scenarios[i], rows[i].second);
+  const std::vector<ScenarioGroup> summary =
+      args.scenarios ? summarize_scenarios(scenario_rows) : std::vector<ScenarioGroup>{};
   if (args.json) {
     ordered_json j = {{"run", args.run},          {"selection", config.test_max() ? "test-max" : "validation"},
                       {"selection_note", selection}, {"epoch", run.epoch},
@@ -266,22 +274,15 @@ int run_eval(const EvalArgs& args, std::ostream& out) {
       j["imported"] = {{"checkpoint", run.provenance.checkpoint}, {"sha256", run.provenance.sha256},
                        {"upstream", run.provenance.upstream}};
     }
+    if (args.scenarios) j["scenarios"] = scenarios_json(scenario_rows, summary, plan.skipped);
     out << j.dump(2) << "\n";
     return 0;
   }
   out << fmt::format("run {} (epoch {}, selection: {}) on {} split '{}' partition '{}'\n", args.run, run.epoch,
                      run.imported ? "none, " + run.provenance.describe() : selection, ds.info.name, rd.scheme.name,
                      partition);
-  out << fmt::format("| {:<14} |", "protocol");
-  for (const auto& [k, _] : rows.front().second) out << fmt::format(" {:>11} |", k);
-  out << "\n|" << std::string(16, '-') << "|";
-  for (size_t i = 0; i < rows.front().second.size(); ++i) out << std::string(13, '-') << "|";
-  out << "\n";
-  for (const auto& [p, m] : rows) {
-    out << fmt::format("| {:<14} |", p);
-    for (const auto& [k, v] : m) out << fmt::format(" {:>11.2f} |", v);
-    out << "\n";
-  }
+  out << metric_table("protocol", rows);
+  if (args.scenarios) out << "\n" << scenario_summary_text(summary, plan.skipped);
   out << details;
   return 0;
 }

@@ -44,6 +44,7 @@ struct EvalArgs {
   std::string split;                    // --split NAME (scheme; default: the run's)
   std::string partition = "test";       // --partition NAME
   std::vector<std::string> protocols;   // --protocol SPEC (repeatable; default: the run's test protocol)
+  bool scenarios = false;               // --scenarios: CADGL's scenarios + summary (app/scenario_table.h)
   std::string export_dir;               // --export DIR: per-utterance CSV + .npy features/labels/speakers
   bool inertia = false;                 // --inertia: emotional-inertia analysis (classification)
   bool json = false;
