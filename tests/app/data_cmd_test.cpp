@@ -2,9 +2,13 @@
 #include "merc/app/data_cmd.h"
 
 #include <gtest/gtest.h>
+#include "test_labels.h"
 
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
+#include <sstream>
 
 #include "../data/semantic_test_util.h"
 #include "merc/app/train_cmd.h"
@@ -113,6 +117,47 @@ TEST(DataCmd, ExperimentDataTakesTheSemanticEntry) {
   config.path = mosi;
   config.features = {"semantic=" + dir.string()};
   EXPECT_TRUE(has_written_vectors(load_experiment_dataset(config, "", ""), 5));
+}
+
+// scripts/make_semantic_vectors.py reads the ids and transcripts of a merc dataset file (and of a
+// CSV) without any model library; --dry-run stops before loading one.
+TEST(DataCmd, SemanticVectorScriptReadsNativeFilesAndCsv) {
+  MERC_REQUIRE_PREREQUISITE(std::system("/usr/bin/python3 -c 'import json' >/dev/null 2>&1") == 0,
+                            "/usr/bin/python3");
+  ScratchDir scratch("semantic_script");
+  const data::Dataset mosi = load_dataset(data_source_of((fs::path(MERC_FIXTURE_DIR) / "mosi").string(), {}));
+  const std::string native = (scratch.path() / "mosi.safetensors").string();
+  data::write_dataset_file(mosi, native);
+  const std::string csv = (scratch.path() / "t.csv").string();
+  std::ofstream(csv) << "utterance_id,transcript\nu1,\"Hello, there\"\nu2,\n";
+  auto dry_run = [&](const std::string& input) {
+    const std::string out = (scratch.path() / "out.txt").string();
+    const std::string cmd = "/usr/bin/python3 " + std::string(MERC_SOURCE_DIR) + "/scripts/make_semantic_vectors.py " +
+                            input + " " + (scratch.path() / "vectors").string() + " --dry-run > " + out + " 2>&1";
+    EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    std::stringstream text;
+    text << std::ifstream(out).rdbuf();
+    return text.str();
+  };
+  const data::Utterance& first = mosi.dialogues.front().utterances.front();
+  const std::string a = dry_run(native);
+  EXPECT_NE(a.find(native + ": " + std::to_string(mosi.num_utterances()) + " utterances"), std::string::npos) << a;
+  EXPECT_NE(a.find("first input: " + first.transcript), std::string::npos) << a;
+  EXPECT_NE(a.find("first file: " + (scratch.path() / "vectors" / (first.id + ".npy")).string()), std::string::npos)
+      << a;
+  const std::string b = dry_run(csv);
+  EXPECT_NE(b.find(csv + ": 2 utterances, 1 with an empty transcript"), std::string::npos) << b;
+  EXPECT_NE(b.find("first input: Hello, there"), std::string::npos) << b;
+  // MELD's utterance ids repeat across splits: the script files them as merc looks them up.
+  const data::Dataset meld =
+      load_dataset(data_source_of((fs::path(MERC_FIXTURE_DIR) / "tables" / "meld").string(), {}));
+  const std::string meld_native = (scratch.path() / "meld.safetensors").string();
+  data::write_dataset_file(meld, meld_native);
+  const std::string c = dry_run(meld_native);
+  const fs::path meld_first =
+      scratch.path() / "vectors" / meld.dialogues[0].id / (meld.dialogues[0].utterances[0].id + ".npy");
+  EXPECT_NE(c.find("first file: " + meld_first.string()), std::string::npos) << c;
+  EXPECT_FALSE(fs::exists(scratch.path() / "vectors"));  // a dry run writes nothing
 }
 
 }  // namespace
