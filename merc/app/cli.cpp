@@ -21,7 +21,9 @@ void add_source_options(CLI::App* cmd, DataSource* src, bool positional) {
   if (positional)
     cmd->add_option("PATH", src->path, "dataset file or directory (default: the embedded CMU-MOSI)");
   cmd->add_option("--format", src->format, "dataset format (default: detect; see `merc data list-formats`)");
-  cmd->add_option("--features", src->features, "per-utterance feature folder MODALITY=DIR (GCNet layout; repeatable)");
+  cmd->add_option("--features", src->features,
+                  "per-utterance feature folder MODALITY=DIR (GCNet layout) or semantic=DIR (semantic vectors, "
+                  "docs/semantic_vectors.md); repeatable");
   cmd->add_option("--carve-valid", src->carve_valid,
                   "carve FRACTION of train dialogues into a 'valid' partition where a split has none")
       ->check(CLI::Range(0.0, 0.9));

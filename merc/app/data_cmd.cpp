@@ -18,10 +18,21 @@ data::ReadOptions read_options(const DataSource& source) {
   for (const std::string& spec : source.features) {
     const auto eq = spec.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
-      throw Error(fmt::format("--features expects MODALITY=DIR (e.g. audio=feats/wav2vec), got '{}'", spec));
-    const auto m = data::parse_modality(spec.substr(0, eq));
-    if (!m) throw Error(fmt::format("--features: unknown modality '{}' (valid: text, audio, visual)", spec.substr(0, eq)));
-    opts.feature_dirs[*m] = spec.substr(eq + 1);
+      throw Error(fmt::format("--features / data.features expects MODALITY=DIR or semantic=DIR (e.g. "
+                              "audio=feats/wav2vec), got '{}'", spec));
+    const std::string key = spec.substr(0, eq), dir = spec.substr(eq + 1);
+    if (key == kSemanticFeatureKey) {
+      MERC_CHECK(opts.semantic_dir.empty(), "--features / data.features names semantic=DIR twice ('{}' and '{}')",
+                 opts.semantic_dir.string(), dir);
+      opts.semantic_dir = dir;
+      continue;
+    }
+    const auto m = data::parse_modality(key);
+    if (!m)
+      throw Error(fmt::format("--features / data.features: unknown modality '{}' in '{}' (valid: text, audio, visual "
+                              "(or t, a, v, video) for feature folders, {} for semantic vectors)",
+                              key, spec, kSemanticFeatureKey));
+    opts.feature_dirs[*m] = dir;
   }
   return opts;
 }

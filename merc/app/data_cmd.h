@@ -14,7 +14,9 @@ namespace merc::app {
 struct DataSource {
   std::string path;                 // empty = the embedded default
   std::string format;               // empty = detect
-  std::vector<std::string> features;  // "MODALITY=DIR" feature folders (GCNet layout)
+  // "MODALITY=DIR" feature folders (GCNet layout) and at most one "semantic=DIR" folder of
+  // per-utterance semantic vectors (docs/semantic_vectors.md), which applies to every format.
+  std::vector<std::string> features;
   // Split transforms applied after reading (the file's own splits are kept as given):
   double carve_valid = 0.0;  // > 0: carve this fraction of train dialogues into "valid" where a
                              // scheme has no validation partition (seeded, whole dialogues)
@@ -22,7 +24,11 @@ struct DataSource {
   bool loso = false;         // add IEMOCAP leave-one-session-out schemes loso-1..loso-5
 };
 
-// Resolves a DataSource into read options (parses "text=DIR"; unknown modality -> merc::Error).
+// The key of the semantic-vector entry in DataSource::features ("semantic=DIR").
+inline constexpr const char* kSemanticFeatureKey = "semantic";
+
+// Resolves a DataSource into read options (parses "text=DIR" and "semantic=DIR"; an unknown name
+// -> merc::Error listing the accepted ones).
 data::ReadOptions read_options(const DataSource& source);
 // Reads the dataset named by `source` (or the embedded default); `format_used` as in read_dataset.
 data::Dataset load_dataset(const DataSource& source, std::string* format_used = nullptr);

@@ -28,10 +28,22 @@ DialogueBatch swapped(const DialogueBatch& b, BatchLayout target) {
   out.protocol_keep = swap01(b.protocol_keep);
   out.label = swap01(b.label);
   out.score = swap01(b.score);
+  out.semantic = swap01(b.semantic);
   return out;
 }
 
 torch::Tensor move(const torch::Tensor& t, const torch::Device& d) { return t.defined() ? t.to(d) : t; }
+
+// Copies a dialogue's L rows into row b of the contiguous (B, T, D) tensor `dst`.
+// `what` names the rows in errors ("text" features, "semantic" vectors).
+void copy_rows(torch::Tensor& dst, int64_t b, int64_t L, const FeatureMatrix& src, const std::string& dialogue,
+               const char* what, const char* noun) {
+  const int64_t T = dst.size(1), D = dst.size(2);
+  MERC_CHECK(src.rows == L && src.cols == D && static_cast<int64_t>(src.values.size()) == L * D,
+             "collate: dialogue '{}' {} {} are {}x{}, expected {}x{}", dialogue, what, noun, src.rows, src.cols, L, D);
+  // Row b starts at b*T*D; the dialogue's rows are contiguous.
+  std::memcpy(dst.data_ptr<float>() + b * T * D, src.values.data(), src.values.size() * sizeof(float));
+}
 }  // namespace
 
 DialogueBatch DialogueBatch::time_major() const { return swapped(*this, BatchLayout::kTimeMajor); }
@@ -49,6 +61,7 @@ DialogueBatch DialogueBatch::to(const torch::Device& device) const {
   out.label = move(label, device);
   out.score = move(score, device);
   out.lengths = move(lengths, device);
+  out.semantic = move(semantic, device);
   return out;
 }
 
@@ -73,6 +86,7 @@ DialogueBatch collate(const std::vector<const Dialogue*>& dialogues, const Datas
     const int64_t dim = info.modality_dims[static_cast<size_t>(m)];
     if (dim > 0) batch.features[static_cast<size_t>(m)] = torch::zeros({B, T, dim}, f32);
   }
+  if (info.semantic_dim > 0) batch.semantic = torch::zeros({B, T, info.semantic_dim}, f32);
 
   auto spk = batch.speaker.accessor<int64_t, 2>();
   auto umask = batch.utterance_mask.accessor<bool, 2>();
@@ -97,18 +111,14 @@ DialogueBatch collate(const std::vector<const Dialogue*>& dialogues, const Datas
     for (int m = 0; m < kNumModalities; ++m) {
       torch::Tensor& f = batch.features[static_cast<size_t>(m)];
       if (!f.defined() || L == 0) continue;
-      const FeatureMatrix& src = d.features[static_cast<size_t>(m)];
-      MERC_CHECK(src.rows == L && src.cols == f.size(2),
-                 "collate: dialogue '{}' {} features are {}x{}, expected {}x{}", d.id,
-                 modality_name(static_cast<Modality>(m)), src.rows, src.cols, L, f.size(2));
-      // Row b of a contiguous (B, T, D) tensor starts at b*T*D; the dialogue's rows are contiguous.
-      std::memcpy(f.data_ptr<float>() + b * T * f.size(2), src.values.data(), src.values.size() * sizeof(float));
+      copy_rows(f, b, L, d.features[static_cast<size_t>(m)], d.id, modality_name(static_cast<Modality>(m)), "features");
       // Missing modalities are zero in the model input, whatever the source file held.
       if (!d.present.empty()) {
         for (int64_t t = 0; t < L; ++t)
           if (!d.is_present(t, static_cast<Modality>(m))) f[b][t].zero_();
       }
     }
+    if (batch.semantic.defined() && L > 0) copy_rows(batch.semantic, b, L, d.semantic, d.id, "semantic", "vectors");
   }
   return batch;
 }

@@ -26,6 +26,12 @@ struct DialogueBatch {
   torch::Tensor score;           // (B, T) float32 continuous score, NaN where none, 0 at padding
   torch::Tensor lengths;         // (B) int64 dialogue lengths
   std::vector<std::string> dialogue_id;  // B ids
+  // (B, T, K) float32 per-utterance semantic vectors (Dialogue::semantic), zeros at padding;
+  // undefined when the dataset has none (DatasetInfo::semantic_dim == 0). Not a modality: the
+  // missing-modality protocols (apply_missing) leave it untouched, because the vectors are derived
+  // from the transcript and a model that reads them masks them by text availability
+  // (modality_mask[..., text]) itself.
+  torch::Tensor semantic;
   // Set by apply_missing (missing_protocol.h) the first time it runs on the batch: the features and
   // the modality mask as collated, before the protocol dropped anything (undefined until then;
   // same shapes and layout rules as features / modality_mask). Only for models that learn to
@@ -46,7 +52,8 @@ struct DialogueBatch {
 };
 
 // Pads and stacks `dialogues` (in the given order). Modality mask = real utterance AND the
-// dataset has the modality AND the dialogue's presence mask says it was observed.
+// dataset has the modality AND the dialogue's presence mask says it was observed. `semantic` is
+// copied as stored (not zeroed where text is missing; see DialogueBatch::semantic).
 DialogueBatch collate(const std::vector<const Dialogue*>& dialogues, const DatasetInfo& info);
 
 // (B*T) bool, flattened in the batch's own layout: the utterances that carry a target for `task`

@@ -65,6 +65,22 @@ std::vector<const Dialogue*> Dataset::partition(std::string_view partition, std:
   return out;
 }
 
+// Named (not anonymous): the library is a unity build.
+namespace dataset_detail {
+void validate_semantic(const DatasetInfo& info, const Dialogue& d, const std::string& source) {
+  const int64_t L = d.length(), K = info.semantic_dim;
+  if (K == 0) {
+    if (!d.semantic.empty())
+      MERC_FORMAT_ERROR(source, "dialogue '{}' has semantic vectors but the dataset declares none (semantic_dim 0)",
+                        d.id);
+    return;
+  }
+  if (d.semantic.rows != L || d.semantic.cols != K || static_cast<int64_t>(d.semantic.values.size()) != L * K)
+    MERC_FORMAT_ERROR(source, "dialogue '{}': semantic vectors are {}x{} but {} utterances of dim {} were expected",
+                      d.id, d.semantic.rows, d.semantic.cols, L, K);
+}
+}  // namespace dataset_detail
+
 void Dataset::validate(const std::string& source) const {
   // Sanity bounds: a hostile file could declare a huge dim for an empty dataset, which downstream
   // code (collate, models) would then try to allocate. Real data: dims <= 4096, <= 9 speakers.
@@ -75,6 +91,8 @@ void Dataset::validate(const std::string& source) const {
     if (info.modality_dims[static_cast<size_t>(m)] < 0 || info.modality_dims[static_cast<size_t>(m)] > kMaxDim)
       MERC_FORMAT_ERROR(source, "{} feature dim {} outside 0..{}", modality_name(static_cast<Modality>(m)),
                         info.modality_dims[static_cast<size_t>(m)], kMaxDim);
+  if (info.semantic_dim < 0 || info.semantic_dim > kMaxDim)
+    MERC_FORMAT_ERROR(source, "semantic vector dim {} outside 0..{}", info.semantic_dim, kMaxDim);
   std::unordered_set<std::string> ids;
   for (const auto& d : dialogues) {
     if (!ids.insert(d.id).second) MERC_FORMAT_ERROR(source, "dialogue id '{}' occurs twice", d.id);
@@ -92,6 +110,7 @@ void Dataset::validate(const std::string& source) const {
         MERC_FORMAT_ERROR(source, "dialogue '{}': {} features are {}x{} but {} utterances of dim {} were expected",
                           d.id, modality_name(static_cast<Modality>(m)), f.rows, f.cols, L, dim);
     }
+    dataset_detail::validate_semantic(info, d, source);
     if (!d.present.empty() && static_cast<int64_t>(d.present.size()) != L * kNumModalities)
       MERC_FORMAT_ERROR(source, "dialogue '{}': presence mask has {} entries, expected {}", d.id,
                         d.present.size(), L * kNumModalities);

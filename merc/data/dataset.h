@@ -64,6 +64,11 @@ struct Dialogue {
   // (length(), 3) row-major, 1 = modality m was observed for that utterance in the source data
   // (e.g. no face found in a video). Empty = everything the dataset has is present.
   std::vector<uint8_t> present;
+  // Optional per-utterance semantic vectors (length(), DatasetInfo::semantic_dim), e.g. an LLM's
+  // embedding of the transcript or of its emotion keywords, computed offline
+  // (docs/semantic_vectors.md). Not a modality: no presence bit, and the missing-modality
+  // protocols leave it alone. 0 x 0 when the dataset has none.
+  FeatureMatrix semantic;
 
   int64_t length() const { return static_cast<int64_t>(utterances.size()); }
   bool is_present(int64_t utt, Modality m) const {
@@ -92,6 +97,8 @@ struct DatasetInfo {
   int64_t num_speakers = 1;      // party slots (see Utterance::speaker)
   std::array<int64_t, kNumModalities> modality_dims = {0, 0, 0};  // 0 = modality absent
   std::array<std::string, kNumModalities> modality_sources;        // e.g. "textCNN", "IS10"
+  int64_t semantic_dim = 0;      // K of Dialogue::semantic; 0 = the dataset has no semantic vectors
+  std::string semantic_source;   // where they came from, e.g. the folder name "qwen2-keywords"
   std::string notes;             // provenance / how it was read
 
   bool has(Modality m) const { return modality_dims[static_cast<size_t>(index_of(m))] > 0; }
@@ -110,7 +117,7 @@ struct Dataset {
   // Dialogues of one partition of a scheme. Throws merc::UnknownNameError listing valid names.
   std::vector<const Dialogue*> partition(std::string_view partition, std::string_view scheme = "") const;
 
-  // Checks internal consistency (feature shapes vs dims, label/speaker ranges, split indices in
+  // Checks internal consistency (feature and semantic shapes vs dims, label/speaker ranges, split indices in
   // range and disjoint within a scheme, unique dialogue ids). Throws merc::FormatError naming
   // `source` and the first problem found.
   void validate(const std::string& source) const;

@@ -39,11 +39,20 @@ json info_to_json(const DatasetInfo& info) {
     dims[modality_name(m)] = info.modality_dims[static_cast<size_t>(index_of(m))];
     sources[modality_name(m)] = info.modality_sources[static_cast<size_t>(index_of(m))];
   }
-  return {{"name", info.name},           {"source_format", info.source_format},
-          {"task", task_name(info.task)}, {"class_names", info.class_names},
-          {"num_speakers", info.num_speakers}, {"modality_dims", dims},
-          {"modality_sources", sources}, {"notes", info.notes}};
+  json j = {{"name", info.name},           {"source_format", info.source_format},
+            {"task", task_name(info.task)}, {"class_names", info.class_names},
+            {"num_speakers", info.num_speakers}, {"modality_dims", dims},
+            {"modality_sources", sources}, {"notes", info.notes}};
+  if (info.semantic_dim > 0) {  // format_version 2 only: a version-1 file stays exactly as before
+    j["semantic_dim"] = info.semantic_dim;
+    j["semantic_source"] = info.semantic_source;
+  }
+  return j;
 }
+
+// The lowest version that holds the dataset, so that files without semantic vectors stay readable
+// by merc builds that predate them.
+int file_version_for(const DatasetInfo& info) { return info.semantic_dim > 0 ? 2 : 1; }
 
 json splits_to_json(const std::vector<SplitScheme>& schemes) {
   json out = json::array();
@@ -119,11 +128,15 @@ class MetaReader {
   const std::string& path_;
 };
 
-DatasetInfo info_from_json(const MetaReader& r, const json& j) {
+DatasetInfo info_from_json(const MetaReader& r, const json& j, int version) {
   const char* w = "__metadata__.info";
   if (!j.is_object()) r.fail("{} is not a JSON object", w);
-  r.only_keys(j, w, {"name", "source_format", "task", "class_names", "num_speakers", "modality_dims",
-                     "modality_sources", "notes"});
+  if (version >= 2)
+    r.only_keys(j, w, {"name", "source_format", "task", "class_names", "num_speakers", "modality_dims",
+                       "modality_sources", "notes", "semantic_dim", "semantic_source"});
+  else
+    r.only_keys(j, w, {"name", "source_format", "task", "class_names", "num_speakers", "modality_dims",
+                       "modality_sources", "notes"});
   DatasetInfo info;
   info.name = r.str(j, w, "name");
   info.source_format = r.str(j, w, "source_format");
@@ -147,6 +160,10 @@ DatasetInfo info_from_json(const MetaReader& r, const json& j) {
     info.modality_sources[i] = r.str(sources, "info.modality_sources", modality_name(m));
   }
   info.notes = r.str(j, w, "notes");
+  // Version 2: both optional (absent = no semantic vectors).
+  if (j.contains("semantic_dim"))
+    info.semantic_dim = r.count(r.field(j, w, "semantic_dim", json::value_t::number_unsigned), "info.semantic_dim");
+  if (j.contains("semantic_source")) info.semantic_source = r.str(j, w, "semantic_source");
   return info;
 }
 
@@ -195,6 +212,14 @@ std::vector<T> copy_out(const io::TensorView& t) {
   return v;
 }
 
+// Rows [begin, end) of an (N, dim) F32 tensor (already shape-checked) as a FeatureMatrix.
+FeatureMatrix rows_of(const io::TensorView& t, size_t begin, size_t end, int64_t dim) {
+  FeatureMatrix out(static_cast<int64_t>(end - begin), dim);
+  const size_t row_bytes = static_cast<size_t>(dim) * sizeof(float);
+  if (end > begin && dim > 0) std::memcpy(out.values.data(), t.data + begin * row_bytes, (end - begin) * row_bytes);
+  return out;
+}
+
 }  // namespace
 }  // namespace dataset_file_internal
 
@@ -215,6 +240,8 @@ void write_dataset_file(const Dataset& ds, const std::string& path) {
   score.reserve(un);
   json dialogue_ids = json::array(), utterance_ids = json::array(), speaker_names = json::array(),
        transcripts = json::array();
+  std::vector<float> semantic;
+  semantic.reserve(un * static_cast<size_t>(ds.info.semantic_dim));
   for (Modality m : kAllModalities)
     if (ds.info.has(m)) features[static_cast<size_t>(index_of(m))].reserve(un * static_cast<size_t>(ds.info.modality_dims[static_cast<size_t>(index_of(m))]));
   for (const auto& d : ds.dialogues) {
@@ -233,6 +260,7 @@ void write_dataset_file(const Dataset& ds, const std::string& path) {
       const auto i = static_cast<size_t>(index_of(m));
       if (ds.info.has(m)) features[i].insert(features[i].end(), d.features[i].values.begin(), d.features[i].values.end());
     }
+    semantic.insert(semantic.end(), d.semantic.values.begin(), d.semantic.values.end());
     offsets.push_back(offsets.back() + d.length());
   }
 
@@ -241,6 +269,8 @@ void write_dataset_file(const Dataset& ds, const std::string& path) {
     const auto i = static_cast<size_t>(index_of(m));
     if (ds.info.has(m)) tensors.push_back(tensor(feature_tensor_name(m), StDType::kF32, {n, ds.info.modality_dims[i]}, features[i]));
   }
+  if (ds.info.semantic_dim > 0)
+    tensors.push_back(tensor("semantic", StDType::kF32, {n, ds.info.semantic_dim}, semantic));
   if (any_present) tensors.push_back(tensor("present", StDType::kU8, {n, kNumModalities}, present));
   tensors.push_back(tensor("speaker", StDType::kI64, {n}, speaker));
   tensors.push_back(tensor("label", StDType::kI64, {n}, label));
@@ -249,7 +279,7 @@ void write_dataset_file(const Dataset& ds, const std::string& path) {
 
   const std::map<std::string, std::string> metadata = {
       {"format", kDatasetFileFormat},
-      {"format_version", std::to_string(kDatasetFileVersion)},
+      {"format_version", std::to_string(file_version_for(ds.info))},
       {"info", dump_json(info_to_json(ds.info), "info")},
       {"dialogue_ids", dump_json(dialogue_ids, "dialogue_ids")},
       {"utterance_ids", dump_json(utterance_ids, "utterance_ids")},
@@ -283,7 +313,7 @@ Dataset read_dataset_file(const std::string& path) {
   // 2. Tensors: dialogue_offsets fixes the dialogue count, label the utterance count N; every
   //    other per-utterance tensor and metadata array must agree with them.
   Dataset ds;
-  ds.info = info_from_json(r, r.parse("info"));
+  ds.info = info_from_json(r, r.parse("info"), v);
   const io::TensorView& off_t = expect_tensor(f, "dialogue_offsets", StDType::kI64, {-1});
   if (off_t.shape[0] < 1) r.fail("tensor 'dialogue_offsets' is empty (needs num_dialogues + 1 entries)");
   const std::vector<int64_t> offsets = copy_out<int64_t>(off_t);
@@ -308,6 +338,9 @@ Dataset read_dataset_file(const std::string& path) {
       known.push_back(name);
     }
   }
+  const io::TensorView* semantic =
+      ds.info.semantic_dim > 0 ? &expect_tensor(f, "semantic", StDType::kF32, {n, ds.info.semantic_dim}) : nullptr;
+  if (semantic) known.push_back("semantic");
   const io::TensorView* present = f.find("present");
   if (present) {
     expect_tensor(f, "present", StDType::kU8, {n, kNumModalities});
@@ -317,8 +350,8 @@ Dataset read_dataset_file(const std::string& path) {
   }
   for (const auto& t : f.tensors())
     if (std::find(known.begin(), known.end(), t.name) == known.end())
-      r.fail("unexpected tensor '{}' (a modality the info does not declare, or not part of format version {})",
-             t.name, kDatasetFileVersion);
+      r.fail("unexpected tensor '{}' (a modality or semantic vectors the info does not declare, or not part of "
+             "format version {})", t.name, v);
 
   const auto dialogue_ids = r.strings("dialogue_ids", nd, "dialogues");
   const auto utterance_ids = r.strings("utterance_ids", un, "utterances");
@@ -337,7 +370,6 @@ Dataset read_dataset_file(const std::string& path) {
   for (size_t di = 0; di < nd; ++di) {
     Dialogue& d = ds.dialogues[di];
     const auto begin = static_cast<size_t>(offsets[di]), end = static_cast<size_t>(offsets[di + 1]);
-    const auto len = static_cast<int64_t>(end - begin);
     d.id = dialogue_ids[di];
     d.utterances.resize(end - begin);
     for (size_t k = begin; k < end; ++k) {
@@ -351,12 +383,9 @@ Dataset read_dataset_file(const std::string& path) {
     }
     for (Modality m : kAllModalities) {
       const auto i = static_cast<size_t>(index_of(m));
-      if (!feats[i]) continue;
-      const int64_t dim = ds.info.modality_dims[i];
-      d.features[i] = FeatureMatrix(len, dim);
-      const size_t row_bytes = static_cast<size_t>(dim) * sizeof(float);
-      if (len > 0 && dim > 0) std::memcpy(d.features[i].values.data(), feats[i]->data + begin * row_bytes, (end - begin) * row_bytes);
+      if (feats[i]) d.features[i] = rows_of(*feats[i], begin, end, ds.info.modality_dims[i]);
     }
+    if (semantic) d.semantic = rows_of(*semantic, begin, end, ds.info.semantic_dim);
     if (present) {
       const uint8_t* p = present->data + begin * kNumModalities;
       const size_t cells = (end - begin) * kNumModalities;

@@ -4,14 +4,17 @@
 //
 //   tensors (N = utterances of all dialogues, in dialogue order)
 //     features.text / features.audio / features.visual  (N, D_m) F32   only modalities the dataset has
+//     semantic           (N, K) F32  per-utterance semantic vectors; only when the dataset has them
+//                                    (format_version 2)
 //     present            (N, 3) U8   1 = modality observed; only when some Dialogue::present is set
 //     speaker            (N,)   I64
 //     label              (N,)   I64  -1 = unlabelled
 //     score              (N,)   F32  NaN = none
 //     dialogue_offsets   (num_dialogues + 1,) I64  rows of dialogue i are [off[i], off[i+1])
 //   __metadata__ (all strings; structured values JSON-encoded)
-//     format "merc.dataset", format_version "1", info (DatasetInfo), dialogue_ids, utterance_ids,
-//     speaker_names, transcripts, splits, warnings
+//     format "merc.dataset", format_version "1" ("2" when the dataset has semantic vectors: info
+//     then also holds semantic_dim and semantic_source), info (DatasetInfo), dialogue_ids,
+//     utterance_ids, speaker_names, transcripts, splits, warnings
 //
 // Round trip is exact: floats bitwise (NaN scores included), UTF-8 strings, empty transcripts.
 // One representational detail: a dialogue with an empty `present` is written as all-ones rows
@@ -25,7 +28,9 @@
 namespace merc::data {
 
 inline constexpr const char* kDatasetFileFormat = "merc.dataset";
-inline constexpr int kDatasetFileVersion = 1;
+// The newest format_version this merc reads. Writing uses the lowest version that holds the
+// dataset (1 without semantic vectors, 2 with them), so older builds still read such files.
+inline constexpr int kDatasetFileVersion = 2;
 
 // Writes `dataset` to `path` atomically (temporary file in the same directory + rename). Throws
 // merc::Error when the dataset is inconsistent (it is validated first) or cannot be written.

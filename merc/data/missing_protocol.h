@@ -101,6 +101,7 @@ std::unique_ptr<MissingProtocol> make_missing_protocol(const std::string& spec, 
 // false (masked_fill, so NaN/inf features are cleared too). Never re-enables a modality that is
 // missing in the data. `keep` must be bool with modality_mask's shape (any device; moved to the
 // batch's); a mismatch is a merc::Error. Undefined features (dataset lacks m) stay undefined.
+// batch.semantic is left untouched: a model reading it masks it by text availability itself.
 void apply_missing(DialogueBatch& batch, const torch::Tensor& keep);
 
 }  // namespace merc::data

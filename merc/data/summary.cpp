@@ -37,6 +37,8 @@ DatasetSummary summarize(const Dataset& ds, const std::string& format) {
   s.num_speakers = ds.info.num_speakers;
   s.warnings = ds.warnings;
   s.notes = ds.info.notes;
+  s.semantic_dim = ds.info.semantic_dim;
+  s.semantic_source = ds.info.semantic_source;
   for (const SplitScheme& scheme : ds.split_schemes) {
     SchemeCounts sc;
     sc.name = scheme.name;
@@ -123,6 +125,7 @@ nlohmann::ordered_json summary_to_json(const DatasetSummary& s) {
   if (s.scores.count > 0)
     j["scores"] = {{"count", s.scores.count}, {"min", s.scores.min}, {"max", s.scores.max},
                    {"mean", s.scores.mean}, {"zeros", s.scores.zeros}};
+  if (s.semantic_dim > 0) j["semantic"] = {{"dim", s.semantic_dim}, {"source", s.semantic_source}};
   j["warnings"] = s.warnings;
   j["notes"] = s.notes;
   return j;
@@ -168,6 +171,8 @@ std::string summary_to_text(const DatasetSummary& s) {
     if (s.missing_modality_entries > 0)
       line(fmt::format("            {} utterance-modality entries not observed in the source", s.missing_modality_entries));
   }
+  if (s.semantic_dim > 0)
+    line(fmt::format("semantic    dim {:>5}  {} (per-utterance semantic vectors)", s.semantic_dim, s.semantic_source));
   if (!s.notes.empty()) line("notes       " + s.notes);
   if (s.warnings.empty()) {
     line("warnings    none");

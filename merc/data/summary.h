@@ -54,6 +54,8 @@ struct DatasetSummary {
   std::vector<std::pair<std::string, int64_t>> modalities;  // (name, dim) for present modalities
   std::vector<std::pair<std::string, std::string>> modality_sources;
   int64_t missing_modality_entries = 0;     // utterance x modality marked not observed
+  int64_t semantic_dim = 0;                 // per-utterance semantic vectors (0 = none)
+  std::string semantic_source;
   LengthStats dialogue_length;
   ScoreStats scores;
   std::vector<std::string> warnings;
@@ -66,7 +68,8 @@ DatasetSummary summarize(const Dataset& dataset, const std::string& format = "")
 // Stable JSON: keys format, source_format, name, task, num_dialogues, num_utterances, splits (default scheme:
 // partition -> {dialogues, utterances}), default_split, split_schemes (scheme -> partition ->
 // {dialogues, utterances}), classes (name -> count), modalities (name -> dim), speakers,
-// dialogue_length {min, mean, max}, scores (regression only), warnings.
+// dialogue_length {min, mean, max}, scores (regression only), semantic {dim, source} (only when the
+// dataset has semantic vectors), warnings.
 nlohmann::ordered_json summary_to_json(const DatasetSummary& summary);
 // Multi-line human-readable report.
 std::string summary_to_text(const DatasetSummary& summary);

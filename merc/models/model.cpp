@@ -15,13 +15,14 @@ int64_t ModelDims::num_used() const {
 
 bool ModelDims::operator==(const ModelDims& o) const {
   return input_dims == o.input_dims && use == o.use && task == o.task && num_classes == o.num_classes &&
-         num_speakers == o.num_speakers;
+         num_speakers == o.num_speakers && semantic_dim == o.semantic_dim;
 }
 
 std::string ModelDims::describe() const {
   std::vector<std::string> parts;
   for (data::Modality m : data::kAllModalities)
     if (use[data::index_of(m)]) parts.push_back(fmt::format("{} {}", data::modality_name(m), input_dims[data::index_of(m)]));
+  if (semantic_dim > 0) parts.push_back(fmt::format("semantic {}", semantic_dim));
   const std::string out = task == data::Task::kRegression ? "1 score" : fmt::format("{} classes", num_classes);
   return fmt::format("{} -> {}, {} speakers", fmt::join(parts, " + "), out, num_speakers);
 }
@@ -40,6 +41,7 @@ ModelDims model_dims(const data::DatasetInfo& info, const std::vector<std::strin
   d.task = task;
   d.num_speakers = std::max<int64_t>(1, info.num_speakers);
   for (data::Modality m : data::kAllModalities) d.input_dims[data::index_of(m)] = info.modality_dims[data::index_of(m)];
+  d.semantic_dim = info.semantic_dim;
   if (modalities.empty()) {
     for (data::Modality m : data::kAllModalities) d.use[data::index_of(m)] = d.input_dims[data::index_of(m)] > 0;
   } else {

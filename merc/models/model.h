@@ -41,10 +41,15 @@ struct ModelDims {
   data::Task task = data::Task::kClassification;
   int64_t num_classes = 0;   // classification: C (>= 2); regression: 0
   int64_t num_speakers = 1;  // speaker slots (speaker ids are in [0, num_speakers))
+  // K of DialogueBatch::semantic (DatasetInfo::semantic_dim); 0 = the data has no semantic vectors.
+  // Part of the dims (and of ==) so that a run trained on them is evaluated on data that has them.
+  int64_t semantic_dim = 0;
   int64_t output_dim() const { return task == data::Task::kRegression ? 1 : num_classes; }
   int64_t num_used() const;
   bool operator==(const ModelDims& o) const;
-  std::string describe() const;  // "text 100 + audio 73 -> 2 classes, 2 speakers"
+  // "text 100 + audio 73 -> 2 classes, 2 speakers"; with semantic vectors
+  // "text 100 + audio 73 + semantic 384 -> 2 classes, 2 speakers".
+  std::string describe() const;
 };
 
 // `modalities` lists names ("text", "audio", "visual", or letters "t", "a", "v"); empty = every

@@ -20,7 +20,8 @@ std::string dims_to_json(const models::ModelDims& d) {
                       {"use", d.use},
                       {"task", data::task_name(d.task)},
                       {"num_classes", d.num_classes},
-                      {"num_speakers", d.num_speakers}};
+                      {"num_speakers", d.num_speakers},
+                      {"semantic_dim", d.semantic_dim}};
   return j.dump();
 }
 
@@ -35,6 +36,9 @@ models::ModelDims dims_from_json(const std::string& text, const std::string& pat
     d.task = task == "regression" ? data::Task::kRegression : data::Task::kClassification;
     d.num_classes = j.at("num_classes").get<int64_t>();
     d.num_speakers = j.at("num_speakers").get<int64_t>();
+    // Absent in run directories written before semantic vectors existed: they had none.
+    d.semantic_dim = j.value("semantic_dim", int64_t{0});
+    MERC_CHECK(d.semantic_dim >= 0, "semantic_dim {} is negative", d.semantic_dim);
     return d;
   } catch (const std::exception& e) {
     throw FormatError(path, std::string("model dims are malformed: ") + e.what());

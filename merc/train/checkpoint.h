@@ -33,6 +33,8 @@ struct TrainingState {
   torch::Tensor torch_rng;         // CPU generator state (dropout etc.)
 };
 
+// {"input_dims", "use", "task", "num_classes", "num_speakers", "semantic_dim"}; on reading,
+// "semantic_dim" is optional (absent = 0) so that runs saved before it existed still load.
 std::string dims_to_json(const models::ModelDims& dims);
 models::ModelDims dims_from_json(const std::string& json, const std::string& path);
 

@@ -18,7 +18,8 @@ void DataConfig::visit(FieldVisitor& v) {
   v.field("path", path, "dataset file or directory (any supported format); empty = embedded CMU-MOSI");
   v.field("format", format, "dataset format; empty = detect (see `merc data list-formats`)");
   v.field("split", split, "split scheme (e.g. standard, poria); empty = the dataset's default");
-  v.field("features", features, "per-utterance feature folders MODALITY=DIR (GCNet layout)");
+  v.field("features", features,
+          "per-utterance feature folders MODALITY=DIR (GCNet layout) and semantic=DIR (semantic vectors, any format)");
   v.field("carve_valid", carve_valid, "carve this fraction of train dialogues into 'valid' when a split has none");
   v.field("split_seed", split_seed, "seed for carve_valid");
   v.field("loso", loso, "add IEMOCAP leave-one-session-out split schemes loso-1..loso-5");

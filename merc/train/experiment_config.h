@@ -20,7 +20,7 @@ struct DataConfig : ConfigStruct {
   std::string path;                   // empty = the embedded default (CMU-MOSI)
   std::string format;                 // empty = detect
   std::string split;                  // split scheme; empty = the dataset's default
-  std::vector<std::string> features;  // MODALITY=DIR feature folders (GCNet layout)
+  std::vector<std::string> features;  // MODALITY=DIR feature folders (GCNet layout), semantic=DIR
   double carve_valid = 0.0;           // carve this fraction of train into "valid" when none exists
   int64_t split_seed = 0;
   bool loso = false;                  // add IEMOCAP leave-one-session-out schemes

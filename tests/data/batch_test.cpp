@@ -73,5 +73,65 @@ TEST(Collate, RejectsEmptyBatchAndMismatchedFeatures) {
   EXPECT_THROW(collate({&ds.dialogues[0]}, ds.info), Error);
 }
 
+// Named: test sources are compiled as a unity build.
+namespace batch_test_detail {
+// tiny_dataset plus K = 2 semantic vectors semantic[u][j] = 100*dialogue + 10*utt + j + 0.25.
+Dataset collate_semantic_dataset() {
+  Dataset ds = testing::tiny_dataset();
+  ds.info.semantic_dim = 2;
+  ds.info.semantic_source = "unit";
+  for (size_t d = 0; d < ds.dialogues.size(); ++d) {
+    Dialogue& dlg = ds.dialogues[d];
+    dlg.semantic = FeatureMatrix(dlg.length(), 2);
+    for (int64_t u = 0; u < dlg.length(); ++u)
+      for (int64_t j = 0; j < 2; ++j)
+        dlg.semantic.row(u)[j] = static_cast<float>(100 * static_cast<int64_t>(d) + 10 * u + j) + 0.25f;
+  }
+  return ds;
+}
+}  // namespace batch_test_detail
+
+using batch_test_detail::collate_semantic_dataset;
+
+TEST(Collate, SemanticVectorsArePaddedWithZerosAndUndefinedWithout) {
+  const Dataset plain = testing::tiny_dataset();
+  EXPECT_FALSE(collate({&plain.dialogues[0]}, plain.info).semantic.defined());
+  const Dataset ds = collate_semantic_dataset();
+  ds.validate("tiny_with_semantic");
+  // d2 (len 1), d1 (len 3): T = 3.
+  const DialogueBatch b = collate({&ds.dialogues[2], &ds.dialogues[1]}, ds.info);
+  ASSERT_TRUE(b.semantic.defined());
+  EXPECT_EQ(b.semantic.sizes(), (std::vector<int64_t>{2, 3, 2}));
+  EXPECT_EQ(b.semantic.scalar_type(), torch::kFloat32);
+  EXPECT_EQ(b.semantic[0][0][1].item<float>(), 201.25f);
+  EXPECT_EQ(b.semantic[0].slice(0, 1).abs().sum().item<float>(), 0.0f);  // d2's padding rows
+  EXPECT_EQ(b.semantic[1][2][0].item<float>(), 120.25f);
+  // d1 utterance 1 has audio missing; the semantic vector is copied as stored all the same.
+  EXPECT_EQ(b.semantic[1][1][1].item<float>(), 111.25f);
+}
+
+TEST(Collate, SemanticVectorsFollowTheLayoutAndTheDevice) {
+  const Dataset ds = collate_semantic_dataset();
+  const DialogueBatch b = collate({&ds.dialogues[0], &ds.dialogues[1]}, ds.info);
+  const DialogueBatch t = b.time_major();
+  EXPECT_EQ(t.semantic.sizes(), (std::vector<int64_t>{3, 2, 2}));
+  EXPECT_TRUE(t.semantic.is_contiguous());
+  EXPECT_TRUE(torch::equal(t.semantic.transpose(0, 1), b.semantic));
+  EXPECT_TRUE(torch::equal(t.batch_major().semantic, b.semantic));
+  EXPECT_TRUE(torch::equal(b.to(torch::Device(torch::kCPU)).semantic, b.semantic));
+}
+
+TEST(Collate, RejectsSemanticVectorsOfTheWrongShape) {
+  Dataset ds = collate_semantic_dataset();
+  ds.dialogues[0].semantic = FeatureMatrix(2, 3);
+  try {
+    collate({&ds.dialogues[0]}, ds.info);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("dialogue 'd0' semantic vectors are 2x3, expected 2x2"), std::string::npos)
+        << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace merc::data

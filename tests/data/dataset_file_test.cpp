@@ -4,6 +4,7 @@
 #include "test_labels.h"
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -94,7 +95,30 @@ Dataset tiny_dataset() {
   return ds;
 }
 
+// tiny_dataset with K = 4 semantic vectors (bit patterns that must survive: -0.0, a denormal).
+Dataset tiny_with_semantic() {
+  Dataset ds = tiny_dataset();
+  ds.info.semantic_dim = 4;
+  ds.info.semantic_source = "qwen-keywords";
+  float next = 0.5f;
+  for (Dialogue& d : ds.dialogues) {
+    d.semantic = FeatureMatrix(d.length(), 4);
+    for (float& v : d.semantic.values) v = (next += 1.0f);
+  }
+  ds.dialogues[0].semantic.values[1] = -0.0f;
+  ds.dialogues[2].semantic.values[5] = 1e-45f;
+  return ds;
+}
+
 bool same_bits(float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+
+void expect_same_matrix(const FeatureMatrix& want, const FeatureMatrix& got, const std::string& what) {
+  SCOPED_TRACE(what);
+  EXPECT_EQ(got.rows, want.rows);
+  EXPECT_EQ(got.cols, want.cols);
+  ASSERT_EQ(got.values.size(), want.values.size());
+  for (size_t i = 0; i < want.values.size(); ++i) EXPECT_TRUE(same_bits(got.values[i], want.values[i])) << i;
+}
 
 void expect_same_dataset(const Dataset& want, const Dataset& got) {
   EXPECT_EQ(got.info.name, want.info.name);
@@ -105,6 +129,8 @@ void expect_same_dataset(const Dataset& want, const Dataset& got) {
   EXPECT_EQ(got.info.modality_dims, want.info.modality_dims);
   EXPECT_EQ(got.info.modality_sources, want.info.modality_sources);
   EXPECT_EQ(got.info.notes, want.info.notes);
+  EXPECT_EQ(got.info.semantic_dim, want.info.semantic_dim);
+  EXPECT_EQ(got.info.semantic_source, want.info.semantic_source);
   EXPECT_EQ(got.warnings, want.warnings);
   ASSERT_EQ(got.split_schemes.size(), want.split_schemes.size());
   for (size_t s = 0; s < want.split_schemes.size(); ++s) {
@@ -131,13 +157,10 @@ void expect_same_dataset(const Dataset& want, const Dataset& got) {
       EXPECT_TRUE(same_bits(g.utterances[u].score, w.utterances[u].score)) << u;  // NaN and -0.0 exactly
       EXPECT_EQ(g.utterances[u].transcript, w.utterances[u].transcript);
     }
-    for (size_t m = 0; m < 3; ++m) {
-      EXPECT_EQ(g.features[m].rows, w.features[m].rows);
-      EXPECT_EQ(g.features[m].cols, w.features[m].cols);
-      ASSERT_EQ(g.features[m].values.size(), w.features[m].values.size());
-      for (size_t i = 0; i < w.features[m].values.size(); ++i)
-        EXPECT_TRUE(same_bits(g.features[m].values[i], w.features[m].values[i])) << m << " " << i;
-    }
+    for (Modality m : kAllModalities)
+      expect_same_matrix(w.features[static_cast<size_t>(index_of(m))], g.features[static_cast<size_t>(index_of(m))],
+                         modality_name(m));
+    expect_same_matrix(w.semantic, g.semantic, "semantic");
   }
 }
 
@@ -169,10 +192,12 @@ using namespace dataset_file_test;
 
 TEST(DatasetFile, RoundTripIsExact) {
   TempDir dir;
-  const Dataset ds = tiny_dataset();
-  const std::string path = dir.file("tiny.safetensors");
-  write_dataset_file(ds, path);
-  expect_same_dataset(ds, read_dataset_file(path));
+  for (const Dataset& ds : {tiny_dataset(), tiny_with_semantic()}) {
+    SCOPED_TRACE(ds.info.semantic_dim);
+    const std::string path = dir.file("tiny.safetensors");
+    write_dataset_file(ds, path);
+    expect_same_dataset(ds, read_dataset_file(path));
+  }
 }
 
 TEST(DatasetFile, TensorLayoutMatchesTheDocumentation) {
@@ -207,6 +232,63 @@ TEST(DatasetFile, TensorLayoutMatchesTheDocumentation) {
                                   R"({"name":"train","dialogues":[2]},{"name":"valid","dialogues":[]},)"
                                   R"({"name":"test","dialogues":[0]}]}])"));
   EXPECT_EQ(nlohmann::json::parse(md.at("info"))["modality_dims"], nlohmann::json::parse(R"({"text":3,"audio":0,"visual":2})"));
+}
+
+// The round trip itself: RoundTripIsExact.
+TEST(DatasetFile, SemanticVectorsAreWrittenAsFormatVersion2) {
+  TempDir dir;
+  const std::string path = dir.file("sem.safetensors");
+  write_dataset_file(tiny_with_semantic(), path);
+  const io::SafetensorsFile f = io::SafetensorsFile::open(path);
+  EXPECT_EQ(f.metadata().at("format_version"), "2");
+  const io::TensorView& t = f.tensor("semantic");
+  EXPECT_EQ(t.dtype, io::StDType::kF32);
+  EXPECT_EQ(t.shape, (std::vector<int64_t>{5, 4}));
+  const auto info = nlohmann::json::parse(f.metadata().at("info"));
+  EXPECT_EQ(info["semantic_dim"], 4);
+  EXPECT_EQ(info["semantic_source"], "qwen-keywords");
+}
+
+// A file without semantic vectors is written exactly as format version 1 was (so merc builds that
+// predate version 2 read it), and such a file reads back with none.
+TEST(DatasetFile, FilesWithoutSemanticVectorsStayVersion1) {
+  TempDir dir;
+  write_dataset_file(tiny_dataset(), dir.file("v1.safetensors"));
+  const io::SafetensorsFile f = io::SafetensorsFile::open(dir.file("v1.safetensors"));
+  EXPECT_EQ(f.metadata().at("format_version"), "1");
+  EXPECT_EQ(f.find("semantic"), nullptr);
+  const auto info = nlohmann::json::parse(f.metadata().at("info"));
+  EXPECT_FALSE(info.contains("semantic_dim"));
+  EXPECT_FALSE(info.contains("semantic_source"));
+  const Dataset got = read_dataset_file(dir.file("v1.safetensors"));
+  EXPECT_EQ(got.info.semantic_dim, 0);
+  for (const Dialogue& d : got.dialogues) EXPECT_TRUE(d.semantic.empty()) << d.id;
+}
+
+TEST(DatasetFile, InconsistentSemanticVectorsAreRejected) {
+  TempDir dir;
+  const std::string src = dir.file("sem.safetensors"), bad = dir.file("bad.safetensors");
+  write_dataset_file(tiny_with_semantic(), src);
+  auto edit_info = [](const std::function<void(nlohmann::json&)>& f) {
+    return [f](std::map<std::string, std::string>& md, std::vector<io::TensorToWrite>&) {
+      auto j = nlohmann::json::parse(md["info"]);
+      f(j);
+      md["info"] = j.dump();
+    };
+  };
+  rewrite(src, bad, edit_info([](nlohmann::json& j) { j["semantic_dim"] = 3; }));
+  expect_read_error(bad, "tensor 'semantic' is F32 [5, 4], expected F32 [5, 3]");
+  rewrite(src, bad, edit_info([](nlohmann::json& j) { j.erase("semantic_dim"); }));
+  expect_read_error(bad, "unexpected tensor 'semantic'");
+  rewrite(src, bad, [](auto& md, auto& ts) {
+    ts.erase(std::remove_if(ts.begin(), ts.end(), [](const io::TensorToWrite& t) { return t.name == "semantic"; }),
+             ts.end());
+    (void)md;
+  });
+  expect_read_error(bad, "no tensor");
+  // Version 1 does not define the fields: a v1 file carrying them is malformed, not silently read.
+  rewrite(src, bad, [](auto& md, auto&) { md["format_version"] = "1"; });
+  expect_read_error(bad, "__metadata__.info has an unexpected key 'semantic_dim'");
 }
 
 TEST(DatasetFile, NoPresentTensorWithoutMasksAndAllOnesMasksReadBackEmpty) {
@@ -256,8 +338,9 @@ TEST(DatasetFile, SniffAndRegistryDetection) {
 TEST(DatasetFile, NewerVersionIsAClearError) {
   TempDir dir;
   write_dataset_file(tiny_dataset(), dir.file("a.safetensors"));
-  rewrite(dir.file("a.safetensors"), dir.file("v2.safetensors"), [](auto& md, auto&) { md["format_version"] = "2"; });
-  expect_read_error(dir.file("v2.safetensors"), "format_version 2 was written by a newer merc (this merc reads up to 1)");
+  rewrite(dir.file("a.safetensors"), dir.file("v3.safetensors"), [](auto& md, auto&) { md["format_version"] = "3"; });
+  expect_read_error(dir.file("v3.safetensors"),
+                    "format_version 3 was written by a newer merc (this merc reads up to 2)");
   rewrite(dir.file("a.safetensors"), dir.file("vx.safetensors"), [](auto& md, auto&) { md["format_version"] = "1.0"; });
   expect_read_error(dir.file("vx.safetensors"), "is not a version number");
   rewrite(dir.file("a.safetensors"), dir.file("v0.safetensors"), [](auto& md, auto&) { md["format_version"] = "0"; });
@@ -401,7 +484,7 @@ TEST(DatasetFile, DocumentedNumpySnippetReadsTheFile) {
   const std::string snippet = md.substr(code, md.find("```", code) - code);
 
   TempDir dir;
-  const Dataset ds = tiny_dataset();
+  const Dataset ds = tiny_with_semantic();  // format version 2: the snippet reads it unchanged
   write_dataset_file(ds, dir.file("tiny.safetensors"));
   const std::string script = snippet + R"(
 import sys
@@ -417,6 +500,9 @@ out = {
     "transcripts": meta["transcripts"],
     "info_name": meta["info"]["name"],
     "format": meta["format"],
+    "semantic_bits": tensors["semantic"].view("<u4").ravel().tolist(),
+    "semantic_shape": list(tensors["semantic"].shape),
+    "semantic_dim": meta["info"]["semantic_dim"],
 }
 with open(sys.argv[2], "w", encoding="utf-8") as f:
     json.dump(out, f)
@@ -428,15 +514,19 @@ with open(sys.argv[2], "w", encoding="utf-8") as f:
   std::ifstream out(dir.file("out.json"));
   const auto j = nlohmann::json::parse(out);
 
-  std::vector<uint32_t> text_bits, score_bits;
+  std::vector<uint32_t> text_bits, score_bits, semantic_bits;
   std::vector<int64_t> labels;
   std::vector<std::string> ids, transcripts;
   for (const auto& d : ds.dialogues) {
-    for (float v : d.features[0].values) {
-      uint32_t b;
-      std::memcpy(&b, &v, 4);
-      text_bits.push_back(b);
-    }
+    auto append_bits = [](const std::vector<float>& values, std::vector<uint32_t>& out) {
+      for (float v : values) {
+        uint32_t b;
+        std::memcpy(&b, &v, 4);
+        out.push_back(b);
+      }
+    };
+    append_bits(d.features[0].values, text_bits);
+    append_bits(d.semantic.values, semantic_bits);
     for (const auto& u : d.utterances) {
       uint32_t b;
       std::memcpy(&b, &u.score, 4);
@@ -456,6 +546,9 @@ with open(sys.argv[2], "w", encoding="utf-8") as f:
   EXPECT_EQ(j["transcripts"].get<std::vector<std::string>>(), transcripts);
   EXPECT_EQ(j["info_name"].get<std::string>(), ds.info.name);
   EXPECT_EQ(j["format"].get<std::string>(), "merc.dataset");
+  EXPECT_EQ(j["semantic_bits"].get<std::vector<uint32_t>>(), semantic_bits);
+  EXPECT_EQ(j["semantic_shape"].get<std::vector<int64_t>>(), (std::vector<int64_t>{5, 4}));
+  EXPECT_EQ(j["semantic_dim"].get<int64_t>(), 4);
 }
 
 }  // namespace

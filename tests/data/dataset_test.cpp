@@ -89,5 +89,49 @@ TEST(Summary, CountsPerSplitClassesLengthsAndJsonKeys) {
   EXPECT_NE(text.find("split 'given' (default)"), std::string::npos) << text;
 }
 
+TEST(Dataset, ValidateChecksSemanticVectorShapes) {
+  auto expect_problem = [](const Dataset& ds, const std::string& needle) {
+    try {
+      ds.validate("sem.bin");
+      FAIL() << "expected FormatError containing " << needle;
+    } catch (const FormatError& e) {
+      EXPECT_NE(e.problem().find(needle), std::string::npos) << e.what();
+    }
+  };
+  Dataset ok = testing::tiny_dataset();
+  ok.info.semantic_dim = 4;
+  for (Dialogue& d : ok.dialogues) d.semantic = FeatureMatrix(d.length(), 4);
+  EXPECT_NO_THROW(ok.validate("sem.bin"));
+  Dataset rows = ok;
+  rows.dialogues[1].semantic = FeatureMatrix(2, 4);
+  expect_problem(rows, "dialogue 'd1': semantic vectors are 2x4 but 3 utterances of dim 4 were expected");
+  Dataset missing = ok;
+  missing.dialogues[2].semantic = FeatureMatrix();
+  expect_problem(missing, "dialogue 'd2': semantic vectors are 0x0 but 1 utterances of dim 4");
+  Dataset undeclared = testing::tiny_dataset();
+  undeclared.dialogues[0].semantic = FeatureMatrix(2, 4);
+  expect_problem(undeclared, "dialogue 'd0' has semantic vectors but the dataset declares none");
+  Dataset huge = testing::tiny_dataset();
+  huge.info.semantic_dim = int64_t{1} << 40;
+  expect_problem(huge, "semantic vector dim 1099511627776 outside 0..");
+}
+
+TEST(Summary, MentionsSemanticVectorsOnlyWhenPresent) {
+  const DatasetSummary plain = summarize(testing::tiny_dataset());
+  EXPECT_FALSE(summary_to_json(plain).contains("semantic"));
+  EXPECT_EQ(summary_to_text(plain).find("semantic"), std::string::npos);
+  Dataset ds = testing::tiny_dataset();
+  ds.info.semantic_dim = 384;
+  ds.info.semantic_source = "minilm-keywords";
+  for (Dialogue& d : ds.dialogues) d.semantic = FeatureMatrix(d.length(), 384);
+  const DatasetSummary s = summarize(ds);
+  const auto j = summary_to_json(s);
+  EXPECT_EQ(j["semantic"]["dim"], 384);
+  EXPECT_EQ(j["semantic"]["source"], "minilm-keywords");
+  const std::string text = summary_to_text(s);
+  EXPECT_NE(text.find("semantic    dim   384  minilm-keywords (per-utterance semantic vectors)"), std::string::npos)
+      << text;
+}
+
 }  // namespace
 }  // namespace merc::data

@@ -225,5 +225,21 @@ TEST(ApplyMissing, WorksOnTimeMajorBatches) {
   EXPECT_TRUE(torch::equal(tm.batch_major().features[1], bm.features[1]));
 }
 
+// Semantic vectors are not a modality: dropping text (or everything) leaves them as collated; the
+// model masks them by text availability itself (DialogueBatch::semantic).
+TEST(ApplyMissing, LeavesSemanticVectorsUntouched) {
+  Dataset ds = testing::tiny_dataset();
+  ds.info.semantic_dim = 2;
+  for (Dialogue& d : ds.dialogues) {
+    d.semantic = FeatureMatrix(d.length(), 2);
+    for (float& v : d.semantic.values) v = 1.5f;
+  }
+  DialogueBatch batch = collate({&ds.dialogues[0], &ds.dialogues[1]}, ds.info);
+  const torch::Tensor before = batch.semantic.clone();
+  apply_missing(batch, torch::zeros({2, 3, 3}, torch::kBool));
+  EXPECT_FALSE(batch.modality_mask.any().item<bool>());
+  EXPECT_TRUE(torch::equal(batch.semantic, before));
+}
+
 }  // namespace
 }  // namespace merc::data

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <unordered_set>
 
 #include "merc/core/error.h"
 #include "merc/io/npy.h"
@@ -78,7 +79,36 @@ UtteranceFeature average_faces(const fs::path& dir, const std::string& speaker, 
   return out;
 }
 
-UtteranceFeature load_one(const fs::path& dir, const Utterance& utt, bool faces_by_speaker) {
+// How one folder is read: which entries an utterance may have and how they are named in errors.
+struct FolderKind {
+  std::string what;           // "audio feature", "semantic vector"
+  bool face_dirs = false;     // <uid>/ directories of per-face files are accepted (modality folders)
+  bool faces_by_speaker = false;
+  bool by_dialogue = false;   // files are <dialogue id>/<uid>.npy (semantic vectors of datasets whose
+                              // utterance ids repeat across dialogues)
+  // Appended to the "no file for utterance" error.
+  const char* missing_hint() const {
+    return by_dialogue ? " (utterance ids repeat in this dataset, so each file is <dialogue id>/<uid>.npy)" : "";
+  }
+};
+
+// `dialogue_id` as a relative path below a folder ("train/dia0" -> train/dia0). Every component
+// must be a plain name, so that the id cannot name a path outside the folder.
+fs::path dialogue_subpath(const fs::path& dir, const std::string& dialogue_id) {
+  fs::path out;
+  size_t start = 0;
+  while (true) {
+    const size_t slash = dialogue_id.find('/', start);
+    const std::string part = dialogue_id.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    if (part.empty() || part == "." || part == ".." || part.find_first_of(std::string("\\\0", 2)) != std::string::npos)
+      MERC_FORMAT_ERROR(dir.string(), "dialogue id '{}' cannot name a sub-folder", dialogue_id);
+    out /= part;
+    if (slash == std::string::npos) return out;
+    start = slash + 1;
+  }
+}
+
+UtteranceFeature load_one(const fs::path& dir, const Utterance& utt, const FolderKind& kind) {
   // The uid comes from the label pickle: never let it name a path outside `dir`.
   if (utt.id.empty() || utt.id == "." || utt.id == ".." || utt.id.find_first_of("/\\") != std::string::npos ||
       utt.id.find('\0') != std::string::npos)
@@ -87,14 +117,17 @@ UtteranceFeature load_one(const fs::path& dir, const Utterance& utt, bool faces_
   const fs::path sub = dir / utt.id;
   std::error_code ec;
   const bool has_file = fs::is_regular_file(file, ec);
-  const bool has_dir = fs::is_directory(sub, ec);
+  const bool has_dir = kind.face_dirs && fs::is_directory(sub, ec);
   if (has_file && has_dir)
     MERC_FORMAT_ERROR(dir.string(), "utterance '{}' has both {} and a directory {}; expected exactly one", utt.id,
                       file.string(), sub.string());
-  if (has_dir) return average_faces(sub, utt.speaker_name, faces_by_speaker);
-  if (!has_file)
+  if (has_dir) return average_faces(sub, utt.speaker_name, kind.faces_by_speaker);
+  if (!has_file && kind.face_dirs)
     MERC_FORMAT_ERROR(dir.string(), "no features for utterance '{}': expected {} (or a face directory {}/)", utt.id,
                       file.string(), sub.string());
+  if (!has_file)
+    MERC_FORMAT_ERROR(dir.string(), "no {} for utterance '{}': expected {}{}", kind.what, utt.id, file.string(),
+                      kind.missing_hint());
   UtteranceFeature out;
   out.values = squeeze_impl(io::read_npy_file(file.string()), file.string());
   out.observed = true;
@@ -127,35 +160,50 @@ std::vector<float> squeeze_impl(const io::NdArray& array, const std::string& pat
   return mean;
 }
 
+// Every utterance's entry in `dir` (feats[dialogue][utterance]) and their common dim (0 when no
+// utterance has an observed vector).
+struct FolderVectors {
+  std::vector<std::vector<UtteranceFeature>> feats;
+  int64_t dim = 0;
+};
+
+FolderVectors read_folder(const Dataset& dataset, const fs::path& dir, const FolderKind& kind) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec))
+    MERC_FORMAT_ERROR(dir.string(), "{} folder does not exist or is not a directory", kind.what);
+  FolderVectors out;
+  out.feats.resize(dataset.dialogues.size());
+  std::string dim_file;
+  for (size_t d = 0; d < dataset.dialogues.size(); ++d) {
+    const Dialogue& dlg = dataset.dialogues[d];
+    const fs::path udir = kind.by_dialogue ? dir / dialogue_subpath(dir, dlg.id) : dir;
+    for (const Utterance& utt : dlg.utterances) {
+      UtteranceFeature f = load_one(udir, utt, kind);
+      if (f.observed) {
+        if (out.dim == 0) {
+          out.dim = static_cast<int64_t>(f.values.size());
+          dim_file = f.file;
+        } else if (static_cast<int64_t>(f.values.size()) != out.dim) {
+          MERC_FORMAT_ERROR(f.file, "{} of utterance '{}' has dim {} but {} has dim {}", kind.what, utt.id,
+                            f.values.size(), dim_file, out.dim);
+        }
+      }
+      out.feats[d].push_back(std::move(f));
+    }
+  }
+  if (out.dim == 0 && dataset.num_utterances() > 0)
+    MERC_FORMAT_ERROR(dir.string(), "no {} was found for any of the {} utterances (all face folders empty)", kind.what,
+                      dataset.num_utterances());
+  return out;
+}
+
 void load_impl(Dataset& dataset, const std::map<Modality, fs::path>& dirs, const FeatureFolderOptions& options) {
   for (const auto& [modality, dir] : dirs) {
-    std::error_code ec;
-    if (!fs::is_directory(dir, ec))
-      MERC_FORMAT_ERROR(dir.string(), "{} feature folder does not exist or is not a directory", modality_name(modality));
     const size_t m = static_cast<size_t>(index_of(modality));
-
-    std::vector<std::vector<UtteranceFeature>> feats(dataset.dialogues.size());
-    int64_t dim = 0;
-    std::string dim_file;
-    for (size_t d = 0; d < dataset.dialogues.size(); ++d) {
-      for (const Utterance& utt : dataset.dialogues[d].utterances) {
-        UtteranceFeature f = load_one(dir, utt, options.faces_by_speaker);
-        if (f.observed) {
-          if (dim == 0) {
-            dim = static_cast<int64_t>(f.values.size());
-            dim_file = f.file;
-          } else if (static_cast<int64_t>(f.values.size()) != dim) {
-            MERC_FORMAT_ERROR(f.file, "{} feature of utterance '{}' has dim {} but {} has dim {}",
-                              modality_name(modality), utt.id, f.values.size(), dim_file, dim);
-          }
-        }
-        feats[d].push_back(std::move(f));
-      }
-    }
-    if (dim == 0 && dataset.num_utterances() > 0)
-      MERC_FORMAT_ERROR(dir.string(), "no {} feature was found for any of the {} utterances (all face folders empty)",
-                        modality_name(modality), dataset.num_utterances());
-
+    const FolderKind kind{std::string(modality_name(modality)) + " feature", true, options.faces_by_speaker};
+    const FolderVectors read = read_folder(dataset, dir, kind);
+    const int64_t dim = read.dim;
+    const auto& feats = read.feats;
     for (size_t d = 0; d < dataset.dialogues.size(); ++d) {
       Dialogue& dlg = dataset.dialogues[d];
       const int64_t L = dlg.length();
@@ -176,6 +224,32 @@ void load_impl(Dataset& dataset, const std::map<Modality, fs::path>& dirs, const
   }
 }
 
+// True when some utterance id occurs twice (MELD and DailyDialog tables number dialogues per split
+// file, so 'dia0_utt0' is in train and in dev).
+bool utterance_ids_repeat(const Dataset& dataset) {
+  std::unordered_set<std::string> seen;
+  for (const Dialogue& d : dataset.dialogues)
+    for (const Utterance& u : d.utterances)
+      if (!seen.insert(u.id).second) return true;
+  return false;
+}
+
+void load_semantic_impl(Dataset& dataset, const fs::path& dir) {
+  const FolderKind kind{"semantic vector", false, false, utterance_ids_repeat(dataset)};
+  const FolderVectors read = read_folder(dataset, dir, kind);
+  for (size_t d = 0; d < dataset.dialogues.size(); ++d) {
+    Dialogue& dlg = dataset.dialogues[d];
+    FeatureMatrix mat(dlg.length(), read.dim);
+    for (int64_t u = 0; u < dlg.length(); ++u) {
+      const std::vector<float>& v = read.feats[d][static_cast<size_t>(u)].values;
+      std::copy(v.begin(), v.end(), mat.row(u));
+    }
+    dlg.semantic = std::move(mat);
+  }
+  dataset.info.semantic_dim = read.dim;
+  dataset.info.semantic_source = folder_name(dir);
+}
+
 }  // namespace feature_folders_detail
 
 std::vector<float> squeeze_to_vector(const io::NdArray& array, const std::string& path) {
@@ -184,6 +258,9 @@ std::vector<float> squeeze_to_vector(const io::NdArray& array, const std::string
 void load_feature_folders(Dataset& dataset, const std::map<Modality, fs::path>& dirs,
                           const FeatureFolderOptions& options) {
   feature_folders_detail::load_impl(dataset, dirs, options);
+}
+void load_semantic_folder(Dataset& dataset, const fs::path& dir) {
+  feature_folders_detail::load_semantic_impl(dataset, dir);
 }
 
 }  // namespace merc::data

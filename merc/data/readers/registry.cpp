@@ -7,6 +7,7 @@
 #include "merc/data/readers/cosmic.h"
 #include "merc/data/readers/dailydialog.h"
 #include "merc/data/readers/emorynlp_csv.h"
+#include "merc/data/readers/feature_folders.h"
 #include "merc/data/readers/gcnet_labels.h"
 #include "merc/data/readers/graph_pickle.h"
 #include "merc/data/readers/meld_csv.h"
@@ -143,6 +144,7 @@ Dataset read_dataset(const std::filesystem::path& path, const ReadOptions& optio
     throw_format_error(path.string(), fmt::format("{} (while reading as '{}')", e.what(), reader.name));
   }
   if (ds.info.source_format.empty()) ds.info.source_format = reader.name;
+  if (!options.semantic_dir.empty()) load_semantic_folder(ds, options.semantic_dir);
   ds.validate(path.string());
   if (format_used) *format_used = reader.name;
   return ds;

@@ -19,6 +19,9 @@ struct ReadOptions {
   // Per-utterance feature folders (GCNet / MoMKE / ComP layout: <dir>/<uid>.npy, video as
   // <dir>/<uid>/*.npy), keyed by modality. Empty = labels only.
   std::map<Modality, std::filesystem::path> feature_dirs;
+  // Per-utterance semantic vectors (<dir>/<uid>.npy, load_semantic_folder), applied by read_dataset
+  // after whichever reader read the input, so every format takes them. Empty = none added.
+  std::filesystem::path semantic_dir;
 };
 
 // What detection and reading get: the input path and, when it is a pickle file, its parsed root
@@ -47,7 +50,8 @@ Probe make_probe(const std::filesystem::path& path);
 // formats when none does.
 const FormatReader& detect_format(const Probe& probe);
 
-// Reads any supported input: options.format if given, else detection. The result is validated.
+// Reads any supported input: options.format if given, else detection; then loads
+// options.semantic_dir when given. The result is validated.
 // `format_used`, when given, receives the name of the reader that read it (for a native merc file
 // that is "merc", while info.source_format keeps the format the data was converted from).
 Dataset read_dataset(const std::filesystem::path& path, const ReadOptions& options = {},
