@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduces the numbers in docs/results.md. Usage: scripts/results.sh [mosi_poria|mosi_poria_testmax|
-# mosi_poria_sweep|mosi_sweep|meld|graph_mosi|graph_text|imer_mosi|all]
+# mosi_poria_sweep|mosi_sweep|meld|graph_mosi|graph_text|imer_mosi|cadgl_mosi|cadgl_weights|cadgl_ablations|all]
 # Runs go to runs/results/<name>/ (re-running resumes unfinished work). One torch thread per run.
 set -euo pipefail
 MERC=${MERC:-./build/merc}
@@ -84,6 +84,50 @@ imer_mosi() {
     sweep2 configs/experiments/${m}_mosi.yaml "$OUT/imer_mosi_$m" ${SEEDS:-1,2,3}
   done
 }
+# Issue 15: CADGL against gcnet, comp, momke and bc_lstm, all trained under CADGL's protocol
+# (random:0.3 in training and validation), 3 seeds, validation selection, both MOSI splits; every
+# run then evaluated on CADGL's scenario table (merc eval --scenarios, scenarios.json in the run).
+cadgl_eval_all() {  # cadgl_eval_all SWEEP_DIR...
+  for d in "$@"; do
+    for run in "$d"/*/seed-*; do
+      [ -f "$run/scenarios.json" ] || "$MERC" eval --run "$run" --scenarios --json --threads 1 > "$run/scenarios.json"
+    done
+  done
+}
+cadgl_mosi() {
+  local dirs=()
+  for split in standard poria; do
+    local preset=() cadgl_cfg=configs/experiments/cadgl_mosi.yaml
+    [ $split = poria ] && preset=(--set data.preset=mosi_poria --set train.metric=auto) && cadgl_cfg=configs/experiments/cadgl_mosi_poria.yaml
+    for m in ${MODELS:-cadgl bc_lstm gcnet momke comp}; do
+      local cfg=configs/experiments/${m}_mosi.yaml args=("${preset[@]}")
+      [ $m = cadgl ] && cfg=$cadgl_cfg && args=()
+      "$MERC" sweep --config "$cfg" "${args[@]}" --rates 0.3 --seeds ${SEEDS:-1,2,3} --threads 1 \
+        --out "$OUT/cadgl_cmp_${split}_$m"
+      dirs+=("$OUT/cadgl_cmp_${split}_$m")
+    done
+  done
+  cadgl_eval_all "${dirs[@]}"
+}
+cadgl_weights() {
+  # The unpublished loss weights, chosen on the validation MAE of the standard split (seed 1).
+  for r in 0.1 1; do for a in 0 0.1; do for c in 0 0.1; do
+    local out="$OUT/cadgl_weights/recon$r-align$a-consist$c"
+    [ -f "$out/metrics.json" ] || "$MERC" train --config configs/experiments/cadgl_mosi.yaml --set model.recon_weight=$r \
+      --set model.align_weight=$a --set model.consist_weight=$c --set train.seed=1 --threads 1 --out "$out"
+  done; done; done
+}
+cadgl_ablations() {
+  # Ablations on the standard split, 3 seeds, each evaluated on the scenario table.
+  local dirs=()
+  for ab in discrete_steps=4 imagination=false availability=false keywords=none align=false consist=false; do
+    local name=${ab%%=*}
+    "$MERC" sweep --config configs/experiments/cadgl_mosi.yaml --set model.$ab --rates 0.3 --seeds ${SEEDS:-1,2,3} \
+      --threads 1 --out "$OUT/cadgl_ablation_$name"
+    dirs+=("$OUT/cadgl_ablation_$name")
+  done
+  cadgl_eval_all "${dirs[@]}"
+}
 case "$what" in
   mosi_poria) mosi_poria ;;
   mosi_sweep) mosi_sweep ;;
@@ -93,6 +137,9 @@ case "$what" in
   graph_mosi) graph_mosi ;;
   graph_text) graph_text ;;
   imer_mosi) imer_mosi ;;
-  all) mosi_poria; mosi_poria_testmax; mosi_poria_sweep; mosi_sweep; meld; graph_mosi; graph_text; imer_mosi ;;
-  *) echo "usage: $0 [mosi_poria|mosi_poria_testmax|mosi_poria_sweep|mosi_sweep|meld|graph_mosi|graph_text|imer_mosi|all]" >&2; exit 2 ;;
+  cadgl_mosi) cadgl_mosi ;;
+  cadgl_weights) cadgl_weights ;;
+  cadgl_ablations) cadgl_ablations ;;
+  all) mosi_poria; mosi_poria_testmax; mosi_poria_sweep; mosi_sweep; meld; graph_mosi; graph_text; imer_mosi; cadgl_weights; cadgl_mosi; cadgl_ablations ;;
+  *) echo "usage: $0 [mosi_poria|mosi_poria_testmax|mosi_poria_sweep|mosi_sweep|meld|graph_mosi|graph_text|imer_mosi|cadgl_mosi|cadgl_weights|cadgl_ablations|all]" >&2; exit 2 ;;
 esac

@@ -2,6 +2,7 @@
 
 #include "merc/core/registry.h"
 #include "merc/models/bc_lstm.h"
+#include "merc/models/cadgl.h"
 #include "merc/models/comp.h"
 #include "merc/models/dialogue_gcn.h"
 #include "merc/models/gcnet.h"
@@ -167,6 +168,17 @@ const std::vector<ModelEntry>& model_registry() {
                 // The public code's unpacked LSTM makes a dialogue's output depend on the batch's
                 // padding (documented quirk); the contract tests run the packed encoder.
                 c.packed_rnn = true;
+              }),
+          model_row<CadglModel, CadglConfig>(
+              "cadgl",
+              "CADGL: availability-aware dynamic conversation graph + graph neural ODE + imagination of missing "
+              "modalities (premiree/CDAGL, ICASSP 2026 submission)",
+              [](CadglConfig& c) {
+                c.hidden_dim = 3;
+                c.speaker_dim = 2;
+                c.imagination_hidden = 4;
+                c.align_dim = 2;
+                c.num_layers = 2;
               }),
       },
       "model");

@@ -188,6 +188,7 @@ TEST(ModelRegistry, BadConfigValuesAreClearErrors) {
 TEST(ModelRegistry, EveryModelHasAValuePin) {
   const std::vector<std::pair<std::string, std::string>> pinned = {
       {"bc_lstm", "BcLstm.DefaultForwardEqualsADenseRecomputation"},
+      {"cadgl", "Cadgl.DefaultForwardEqualsADenseRecomputation"},
       {"comp", "Comp.DefaultForwardEqualsADenseRecomputationInBothStages"},
       {"dialogue_gcn", "DialogueGcn.DefaultForwardEqualsADenseRecomputation"},
       {"gcnet", "Gcnet.DefaultForwardEqualsADenseRecomputation"},
