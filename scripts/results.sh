@@ -90,7 +90,9 @@ imer_mosi() {
 cadgl_eval_all() {  # cadgl_eval_all SWEEP_DIR...
   for d in "$@"; do
     for run in "$d"/*/seed-*; do
-      [ -f "$run/scenarios.json" ] || "$MERC" eval --run "$run" --scenarios --json --threads 1 > "$run/scenarios.json"
+      # Written under a temporary name first: an interrupted eval leaves no file that looks finished.
+      [ -f "$run/scenarios.json" ] || { "$MERC" eval --run "$run" --scenarios --json --threads 1 > "$run/scenarios.json.tmp" &&
+        mv "$run/scenarios.json.tmp" "$run/scenarios.json"; }
     done
   done
 }

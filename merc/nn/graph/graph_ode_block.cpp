@@ -52,7 +52,8 @@ torch::Tensor GraphOdeBlockImpl::forward(const torch::Tensor& h, const torch::Te
     stats_.initial_step = 1.0 / static_cast<double>(K);
     return x;
   }
-  const OdeFunc f = [this, &A](const torch::Tensor&, const torch::Tensor& y) { return derivative(y, A); };
+  // A by value: odeint_adjoint keeps f for the backward pass, after the caller's A may be gone.
+  const OdeFunc f = [this, A](const torch::Tensor&, const torch::Tensor& y) { return derivative(y, A); };
   const torch::Tensor t = torch::tensor({0.0, 1.0}, h.options().requires_grad(false));
   OdeStats stats;
   torch::Tensor out;
