@@ -167,10 +167,15 @@ CadglModel::CadglModel(const CadglConfig& config, const ModelDims& dims)
   dropout_ = register_module("dropout", nn::Dropout(config.dropout));
 }
 
-torch::Tensor CadglModel::encode_modality(size_t k, const torch::Tensor& x) {
-  if (!enc2_[k]) return dropout_(torch::relu(enc1_[k](x)));
-  // The draft's audio/visual MLP: dropout 0.2 after the hidden layer, no activation at the output.
-  return enc2_[k](nn::counter_dropout(torch::relu(enc1_[k](x)), 0.2, is_training()));
+torch::Tensor CadglModel::encode_modality(size_t k, const torch::Tensor& x, bool dropout) {
+  const bool train = dropout && is_training();
+  if (config_.encoder == "draft") {
+    // The draft's text projection is one Linear; its audio/visual MLP has dropout 0.2 after the
+    // hidden layer and no activation at the output.
+    if (!enc2_[k]) return enc1_[k](x);
+    return enc2_[k](nn::counter_dropout(torch::relu(enc1_[k](x)), 0.2, train));
+  }
+  return nn::counter_dropout(torch::relu(enc1_[k](x)), config_.dropout, train);
 }
 
 CadglModel::Encoded CadglModel::encode(const data::DialogueBatch& batch) {
@@ -181,7 +186,7 @@ CadglModel::Encoded CadglModel::encode(const data::DialogueBatch& batch) {
     const torch::Tensor lambda = batch.modality_mask.select(2, m).unsqueeze(-1).to(x.scalar_type());  // (B, T, 1)
     // Multiplying by λ after encoding: enc(0) = ReLU(bias) is not zero, and a missing modality must
     // contribute exactly nothing.
-    e.h.push_back(encode_modality(k, x) * lambda);
+    e.h.push_back(encode_modality(k, x, /*dropout=*/true) * lambda);
     e.lambda.push_back(lambda);
   }
   return e;
@@ -228,8 +233,9 @@ torch::Tensor CadglModel::keywords(const Encoded& e, const torch::Tensor& c, con
     const torch::Tensor text = e.h[static_cast<size_t>(text_index_)];
     k = keyword2_(dropout_(torch::relu(keyword1_(torch::cat({text, cadgl_detail::previous_utterance(c)}, 2)))));
   }
-  // Keywords come from the transcript: an utterance whose text is missing has none.
-  return text_index_ >= 0 ? k * e.lambda[static_cast<size_t>(text_index_)] : k;
+  // Keywords come from the transcript: an utterance whose text is missing has none (read from the
+  // batch, so that precomputed vectors are masked also when the model does not read text).
+  return k * batch.modality_mask.select(2, static_cast<int64_t>(data::Modality::kText)).unsqueeze(-1).to(k.scalar_type());
 }
 
 CadglModel::Imagined CadglModel::imagine(const Encoded& e, const torch::Tensor& k, const torch::Tensor& c,
@@ -299,7 +305,8 @@ void CadglModel::add_losses(ModelOutput& out, const data::DialogueBatch& batch, 
       MERC_CHECK(x_true.defined() && x_true.sizes() == batch.features[static_cast<size_t>(i)].sizes(),
                  "cadgl: the batch's unmasked {} features are missing or have the wrong shape",
                  data::modality_name(order_[m]));
-      torch::Tensor target = encode_modality(m, x_true);
+      // The target is enc_m(x_true) itself, without the encoder's dropout noise.
+      torch::Tensor target = encode_modality(m, x_true, /*dropout=*/false);
       if (config_.recon_detach_target) target = target.detach();
       const torch::Tensor w = removed.to(z.scalar_type());
       sum = sum + ((im.imagined[m] - target).abs().mean(-1) * w).sum();

@@ -26,9 +26,11 @@
 //   7. z_i = [h̃^a ‖ h̃^v ‖ h̃^t ‖ k_i ‖ c_i]             (c_i with classifier_context; the draft omits it)
 //      logits = W_o Dropout(ReLU(W_c z)) + W_skip z     the classifier with its skip path
 //
-// Auxiliary losses (already weighted, ModelOutput::aux_losses), in training:
+// Auxiliary losses (already weighted, ModelOutput::aux_losses); recon and align whenever the batch
+// has protocol-removed entries (also in evaluation, as GCNet's), consist in training only:
 //   recon   = recon_weight · mean over (utterance, modality) entries the PROTOCOL removed of
-//             mean_d |ĥ^m - enc_m(x_true^m)| (batch.unmasked_features; the draft's L1); a modality
+//             mean_d |ĥ^m - enc_m(x_true^m)| (batch.unmasked_features, encoded without dropout; the
+//             draft's L1); a modality
 //             the data itself lacks has no target
 //   align   = align_weight · mean |normalize(W_a h̃^a) - normalize(W_t h̃^t)| over utterances whose
 //             audio was imagined (the draft's AudioCLIP alignment, 256-d)
@@ -105,7 +107,8 @@ class CadglModel : public Model {
     std::vector<torch::Tensor> completed;  // h̃ per used modality (B, T, H)
   };
 
-  torch::Tensor encode_modality(size_t k, const torch::Tensor& x);
+  // enc_m(x) (B, T, H); `dropout` false = no dropout even in training (the reconstruction target).
+  torch::Tensor encode_modality(size_t k, const torch::Tensor& x, bool dropout);
   Encoded encode(const data::DialogueBatch& batch);
   torch::Tensor context(const Encoded& e, const torch::Tensor& speaker, const data::DialogueBatch& batch);
   torch::Tensor keywords(const Encoded& e, const torch::Tensor& c, const data::DialogueBatch& batch);

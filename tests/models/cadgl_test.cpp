@@ -280,7 +280,10 @@ TEST(Cadgl, ConsistencyLossIsOneMinusCosineOverSameLabelPairs) {
     c.dropout = 0.0;  // training mode, deterministic
     auto model = make_model(c, dims, true);
     model->train();
-    const data::DialogueBatch b = protocol_batch(ds, true);
+    data::DialogueBatch b = protocol_batch(ds, true);
+    // One real utterance without a target: it must take part in no pair.
+    b.label[0][0] = -1;
+    b.score[0][0] = std::nanf("");
     const ModelOutput out = model->forward(b, {});
     ASSERT_TRUE(out.aux_losses.count("consist"));
     const torch::Tensor z = out.features.at("fused");
@@ -288,6 +291,7 @@ TEST(Cadgl, ConsistencyLossIsOneMinusCosineOverSameLabelPairs) {
     std::vector<int64_t> labels;
     for (int64_t d = 0; d < 4; ++d)
       for (int64_t t = 0; t < b.lengths[d].item<int64_t>(); ++t) {
+        if (d == 0 && t == 0) continue;  // no target
         rows.push_back(z[d][t]);
         labels.push_back(task == data::Task::kClassification ? b.label[d][t].item<int64_t>()
                                                               : (b.score[d][t].item<double>() >= 0 ? 1 : 0));
@@ -393,6 +397,12 @@ TEST(Cadgl, PrecomputedKeywordsReadTheSemanticVectorsMaskedByText) {
   // The text-missing utterance (3, 0) has no keywords; another utterance does.
   EXPECT_EQ(z[3][0].slice(0, 9, 12).abs().sum().item<double>(), 0.0);
   EXPECT_GT(z[0][0].slice(0, 9, 12).abs().sum().item<double>(), 0.0);
+  // A model that does not read text still masks the vectors by the batch's text availability.
+  const ModelDims av = model_dims(ds.info, {"a", "v"}, data::Task::kClassification);
+  auto no_text = make_model(c, av, /*dbl=*/true);
+  const torch::Tensor zk = no_text->forward(b, {}).features.at("fused");  // [a ‖ v ‖ k ‖ c]
+  EXPECT_EQ(zk[3][0].slice(0, 6, 9).abs().sum().item<double>(), 0.0);
+  EXPECT_GT(zk[0][0].slice(0, 6, 9).abs().sum().item<double>(), 0.0);
   // A batch without the vectors is a clear error.
   data::DialogueBatch without = b;
   without.semantic = torch::Tensor();
