@@ -10,6 +10,7 @@
 #include "merc/core/error.h"
 #include "merc/data/missing_protocol.h"
 #include "model_test_util.h"
+#include "reference_ops.h"
 
 namespace merc::models {
 namespace cadgl_test {
@@ -76,16 +77,6 @@ data::DialogueBatch protocol_batch(const data::Dataset& ds, bool dbl) {
 }
 
 // ---- The dense recomputation (double), written from the definition in cadgl.h. ----
-struct Params {
-  std::map<std::string, torch::Tensor> p;
-  explicit Params(const CadglModel& m) {
-    for (const auto& kv : m.named_parameters()) p[kv.key()] = kv.value().detach();
-  }
-  torch::Tensor lin(const std::string& name, const torch::Tensor& x) const {
-    return x.matmul(p.at(name + ".weight").t()) + p.at(name + ".bias");
-  }
-};
-
 // One dialogue's graph by its definition, entry by entry (availability over the used modalities).
 torch::Tensor dense_graph(const std::vector<int64_t>& spk, const std::vector<std::vector<double>>& lam) {
   const int64_t L = static_cast<int64_t>(spk.size());
@@ -105,11 +96,12 @@ torch::Tensor dense_graph(const std::vector<int64_t>& spk, const std::vector<std
   return A / (A.sum(1, true) + 1e-8);
 }
 
-torch::Tensor ode_f(const Params& P, const std::string& block, const torch::Tensor& h, const torch::Tensor& A) {
-  return P.lin(block + ".w2", torch::tanh(P.lin(block + ".w1", torch::cat({h, A.mm(h)}, 1))));
+torch::Tensor ode_f(const testing::ParamDict& P, const std::string& block, const torch::Tensor& h,
+                    const torch::Tensor& A) {
+  return testing::linear(P, block + ".w2", torch::tanh(testing::linear(P, block + ".w1", torch::cat({h, A.mm(h)}, 1))));
 }
 
-torch::Tensor rk4(const Params& P, const std::string& block, torch::Tensor h, const torch::Tensor& A, int n) {
+torch::Tensor rk4(const testing::ParamDict& P, const std::string& block, torch::Tensor h, const torch::Tensor& A, int n) {
   const double dt = 1.0 / n;
   for (int i = 0; i < n; ++i) {
     const auto k1 = ode_f(P, block, h, A);
@@ -127,7 +119,8 @@ struct DenseResult {
 };
 
 DenseResult dense_forward(const CadglModel& model, const data::DialogueBatch& b, int64_t num_layers) {
-  const Params P(model);
+  torch::NoGradGuard no_grad;
+  const testing::ParamDict P = model.named_parameters();
   const char* names[] = {"audio", "visual", "text"};
   const Modality mods[] = {Modality::kAudio, Modality::kVisual, Modality::kText};
   const int64_t B = b.utterance_mask.size(0), T = b.utterance_mask.size(1);
@@ -147,20 +140,20 @@ DenseResult dense_forward(const CadglModel& model, const data::DialogueBatch& b,
       for (int m = 0; m < 3; ++m) {
         const int64_t mi = static_cast<int64_t>(mods[m]);
         lam[t][m] = b.modality_mask[d][t][mi].item<bool>() ? 1.0 : 0.0;
-        h[t][m] = torch::relu(P.lin(std::string("encoder_") + names[m], b.features[mi][d][t])) * lam[t][m];
+        h[t][m] = torch::relu(testing::linear(P, std::string("encoder_") + names[m], b.features[mi][d][t])) * lam[t][m];
         node.push_back(h[t][m]);
       }
       node.push_back(torch::tensor({lam[t][0], lam[t][1], lam[t][2]}, kF64));
-      node.push_back(P.p.at("speaker.weight")[spk[t]]);
-      u[t] = P.lin("node_in", torch::cat(node));
+      node.push_back(P["speaker.weight"][spk[t]]);
+      u[t] = testing::linear(P, "node_in", torch::cat(node));
     }
     const torch::Tensor A = dense_graph(spk, lam);
     torch::Tensor c = u;
     for (int64_t l = 0; l < num_layers; ++l) c = rk4(P, "ode" + std::to_string(l), c, A, 400);
     for (int64_t t = 0; t < L; ++t) {
       const torch::Tensor prev = t > 0 ? c[t - 1] : torch::zeros({3}, kF64);
-      const torch::Tensor k = P.lin("keyword2", torch::relu(P.lin("keyword1", torch::cat({h[t][2], prev})))) * lam[t][2];
-      const torch::Tensor e = P.p.at("speaker.weight")[spk[t]];
+      const torch::Tensor k = testing::linear(P, "keyword2", torch::relu(testing::linear(P, "keyword1", torch::cat({h[t][2], prev})))) * lam[t][2];
+      const torch::Tensor e = P["speaker.weight"][spk[t]];
       std::vector<torch::Tensor> completed;
       for (int m = 0; m < 3; ++m) {
         std::vector<torch::Tensor> in;
@@ -169,22 +162,22 @@ DenseResult dense_forward(const CadglModel& model, const data::DialogueBatch& b,
         in.insert(in.end(), {k, c[t], e});
         const std::string f = std::string("imagine_") + names[m];
         const torch::Tensor hat =
-            P.lin(f + "3", torch::relu(P.lin(f + "2", torch::relu(P.lin(f + "1", torch::cat(in))))));
+            testing::linear(P, f + "3", torch::relu(testing::linear(P, f + "2", torch::relu(testing::linear(P, f + "1", torch::cat(in))))));
         completed.push_back(lam[t][m] == 1.0 ? h[t][m] : hat);
         const int64_t mi = static_cast<int64_t>(mods[m]);
         if (b.unmasked_modality_mask[d][t][mi].item<bool>() && lam[t][m] == 0.0) {
-          const torch::Tensor target = torch::relu(P.lin(std::string("encoder_") + names[m], b.unmasked_features[mi][d][t]));
+          const torch::Tensor target = torch::relu(testing::linear(P, std::string("encoder_") + names[m], b.unmasked_features[mi][d][t]));
           recon_sum += (hat - target).abs().mean().item<double>();
           ++recon_n;
         }
       }
       if (lam[t][0] == 0.0) {
         auto unit = [](const torch::Tensor& x) { return x / x.norm().clamp_min(1e-12); };
-        align_sum += (unit(P.lin("align_audio", completed[0])) - unit(P.lin("align_text", completed[2]))).abs().mean().item<double>();
+        align_sum += (unit(testing::linear(P, "align_audio", completed[0])) - unit(testing::linear(P, "align_text", completed[2]))).abs().mean().item<double>();
         ++align_n;
       }
       const torch::Tensor z = torch::cat({completed[0], completed[1], completed[2], k, c[t]});
-      r.logits[d][t] = P.lin("output", torch::relu(P.lin("classifier", z))) + P.lin("skip", z);
+      r.logits[d][t] = testing::linear(P, "output", torch::relu(testing::linear(P, "classifier", z))) + testing::linear(P, "skip", z);
     }
   }
   r.recon = recon_sum / recon_n;
@@ -386,12 +379,12 @@ TEST(Cadgl, PrecomputedKeywordsReadTheSemanticVectorsMaskedByText) {
   b.semantic = b.semantic.to(torch::kFloat64);
   const ModelOutput out = model->forward(b, {});
   // k = Linear(K -> H)(s) times λ^t: the fused z ends with [k ‖ c]; check k by hand per utterance.
-  const Params P(*model);
+  const testing::ParamDict P = model->named_parameters();
   const torch::Tensor z = out.features.at("fused");
   for (int64_t d = 0; d < 4; ++d)
     for (int64_t t = 0; t < b.lengths[d].item<int64_t>(); ++t) {
       const double text = b.modality_mask[d][t][static_cast<int64_t>(Modality::kText)].item<bool>() ? 1.0 : 0.0;
-      const torch::Tensor k = P.lin("keyword1", b.semantic[d][t]) * text;
+      const torch::Tensor k = testing::linear(P, "keyword1", b.semantic[d][t]) * text;
       EXPECT_LT((z[d][t].slice(0, 9, 12) - k).abs().max().item<double>(), 1e-12) << d << " " << t;
     }
   // The text-missing utterance (3, 0) has no keywords; another utterance does.

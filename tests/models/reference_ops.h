@@ -36,9 +36,9 @@ inline torch::Tensor observed_fused(const data::Dataset& ds, int d, std::array<b
   return torch::cat(parts, 1);
 }
 
-// x W^T + b for the Linear named `name` in params.
+// x W^T + b for the Linear named `name` in params; x (..., D_in), e.g. one row (D_in) or (L, D_in).
 inline torch::Tensor linear(const ParamDict& p, const std::string& name, const torch::Tensor& x) {
-  return x.mm(p[name + ".weight"].t()) + p[name + ".bias"];
+  return x.matmul(p[name + ".weight"].t()) + p[name + ".bias"];
 }
 
 // One direction of one layer of a torch LSTM (gru = false) or GRU over x (L, D), zero initial
