@@ -78,6 +78,19 @@ struct ParamGroup {
   std::string name;
   std::vector<torch::Tensor> params;
   double lr_scale = 1.0;
+  // Overrides train.weight_decay for this group (RoHyDR's discriminator optimiser: Adam with weight
+  // decay 1e-5 while the main one has none); negative = the experiment's train.weight_decay.
+  double weight_decay = -1.0;
+};
+
+// How one optimisation substep runs when a stage has several (substeps(stage) > 1).
+struct SubstepPlan {
+  // Index into parameter_groups(stage): the optimizer this substep steps. Substeps may share one
+  // optimizer and its state (RoHyDR steps its main Adam in three of its four substeps).
+  int optimizer = 0;
+  // Whether train.clip_value / train.clip_norm apply before this substep's step (RoHyDR clips only
+  // its task step).
+  bool clip = true;
 };
 
 class Model : public torch::nn::Module {
@@ -91,10 +104,15 @@ class Model : public torch::nn::Module {
   // Called before the first batch of each epoch whose stage differs from the previous one.
   virtual void set_stage(int stage) {}
   // Parameter groups for `stage`. With substeps(stage) == 1 they become param groups of one
-  // optimizer; with substeps(stage) == S > 1 there must be exactly S groups, group s gets its own
-  // optimizer and is stepped in substep s (RoHyDR's three optimisation stages).
+  // optimizer; with substeps(stage) == S > 1 each group is an optimizer of its own, and substep s
+  // steps group substep_plan(stage, s).optimizer (by default group s, so S groups).
   virtual std::vector<ParamGroup> parameter_groups(int stage);
   virtual int substeps(int stage) const { return 1; }
+  virtual SubstepPlan substep_plan(int stage, int substep) const { return SubstepPlan{substep, true}; }
+  // Whether substep ctx.substep runs on this batch: each running substep is a fresh forward, its
+  // own backward and one optimizer step. RoHyDR skips its recovery substeps on a batch with nothing
+  // missing. At least one substep must run per batch (the trainer reports the last one's loss).
+  virtual bool run_substep(const data::DialogueBatch& batch, const ForwardContext& ctx) const { return true; }
   // After loss.backward() and before clipping/stepping (gradient modulation).
   virtual void after_backward(const ForwardContext& ctx, const ModelOutput& out) {}
 };

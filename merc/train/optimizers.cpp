@@ -9,6 +9,16 @@
 
 namespace merc::train {
 
+namespace optimizer_detail {
+// The options classes of the registry's optimizers share no weight_decay setter.
+void set_weight_decay(torch::optim::OptimizerOptions& options, double wd) {
+  if (auto* o = dynamic_cast<torch::optim::AdamOptions*>(&options)) o->weight_decay(wd);
+  else if (auto* o = dynamic_cast<torch::optim::AdamWOptions*>(&options)) o->weight_decay(wd);
+  else if (auto* o = dynamic_cast<torch::optim::SGDOptions*>(&options)) o->weight_decay(wd);
+  else throw Error("a parameter group's weight_decay override is not supported by this optimizer");
+}
+}  // namespace optimizer_detail
+
 const std::vector<OptimizerEntry>& optimizer_registry() {
   using torch::optim::OptimizerParamGroup;
   static const std::vector<OptimizerEntry> table = registry_checked(
@@ -39,6 +49,7 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& confi
   const OptimizerEntry& entry = registry_find(optimizer_registry(), config.optimizer, "optimizer");
   std::vector<torch::optim::OptimizerParamGroup> torch_groups;
   std::vector<double> scales;
+  std::vector<double> decays;
   for (const auto& g : groups) {
     std::vector<torch::Tensor> params;
     for (const auto& p : g.params)
@@ -46,11 +57,15 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& confi
     if (params.empty()) continue;
     torch_groups.emplace_back(std::move(params));
     scales.push_back(g.lr_scale);
+    decays.push_back(g.weight_decay);
   }
   MERC_CHECK(!torch_groups.empty(), "the model has no trainable parameters in this stage");
   auto opt = entry.make(std::move(torch_groups), config);
-  // Param groups added by the constructor get the default options; apply the per-group scales.
+  // Param groups added by the constructor get the default options; apply the per-group scales
+  // and weight-decay overrides.
   set_learning_rate(*opt, config.lr, scales);
+  for (size_t i = 0; i < decays.size(); ++i)
+    if (decays[i] >= 0) optimizer_detail::set_weight_decay(opt->param_groups()[i].options(), decays[i]);
   if (lr_scales) *lr_scales = scales;
   return opt;
 }

@@ -1,7 +1,8 @@
 #pragma once
 // The optimizers of one training stage, built from the model's TrainingHooks: with one substep,
 // all of the stage's parameter groups in one optimizer (each group its own lr scale); with S > 1
-// substeps, exactly S groups and one optimizer each (group s is stepped in substep s).
+// substeps, one optimizer per group, and substep s steps for_substep(s) =
+// substep_plan(stage, s).optimizer (checked to name an existing group).
 
 #include <memory>
 #include <vector>
@@ -28,13 +29,16 @@ class StageOptimizers {
       owned_.push_back(make_optimizer(config, groups, &s));
       scales_.push_back(s);
     } else {
-      MERC_CHECK(static_cast<int>(groups.size()) == substeps,
-                 "model stage {} has {} substeps but {} parameter groups (one per substep expected)", stage, substeps,
-                 groups.size());
       for (const auto& g : groups) {
         std::vector<double> s;
         owned_.push_back(make_optimizer(config, {g}, &s));
         scales_.push_back(s);
+      }
+      for (int s = 0; s < substeps; ++s) {
+        const int o = model.substep_plan(stage, s).optimizer;
+        MERC_CHECK(o >= 0 && o < static_cast<int>(groups.size()),
+                   "model stage {} substep {} steps optimizer {} but the stage has {} parameter groups", stage, s, o,
+                   groups.size());
       }
     }
   }

@@ -258,6 +258,8 @@ TrainResult train_model(const ExperimentConfig& config_in, const data::Dataset& 
       torch::Tensor task_loss;
       for (int s = 0; s < substeps; ++s) {
         const models::ForwardContext ctx{epoch, stage, s};
+        if (substeps > 1 && !model->run_substep(dev, ctx)) continue;
+        const models::SubstepPlan plan = substeps > 1 ? model->substep_plan(stage, s) : models::SubstepPlan{};
         model->zero_grad();
         out = model->forward(dev, ctx);
         task_loss = loss.compute(out.logits, dev);
@@ -268,10 +270,14 @@ TrainResult train_model(const ExperimentConfig& config_in, const data::Dataset& 
                                   "train.clip_norm", total.item<double>(), epoch + 1, bi + 1));
         total.backward();
         model->after_backward(ctx, out);
-        if (config.train.clip_value > 0) torch::nn::utils::clip_grad_value_(model->parameters(), config.train.clip_value);
-        if (config.train.clip_norm > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), config.train.clip_norm);
-        optimizers.at(substeps > 1 ? static_cast<size_t>(s) : 0).step();
+        if (plan.clip && config.train.clip_value > 0)
+          torch::nn::utils::clip_grad_value_(model->parameters(), config.train.clip_value);
+        if (plan.clip && config.train.clip_norm > 0)
+          torch::nn::utils::clip_grad_norm_(model->parameters(), config.train.clip_norm);
+        optimizers.at(static_cast<size_t>(plan.optimizer)).step();
       }
+      MERC_CHECK(task_loss.defined(), "model {} ran none of its {} substeps on batch {} of epoch {}",
+                 config.model->name, substeps, bi + 1, epoch + 1);
       const int64_t n = data::target_mask(batch, dims.task).sum().item<int64_t>();
       loss_sum += task_loss.item<double>() * static_cast<double>(n);
       n_sum += n;

@@ -167,6 +167,29 @@ TEST(Optimizers, ClosedFormFirstSteps) {
 
 // ---- lr_scale ----
 
+// A group's weight_decay override reaches that group only (RoHyDR's discriminator Adam has weight
+// decay 1e-5, the main one none). A parameter p = 2 with a zero task gradient and decay 0.5 moves
+// to 1.9 after one step of lr 0.1 under each optimizer: SGD and AdamW by lr * wd * p = 0.1; Adam's
+// L2 gradient wd * p = 1 gives a first step of lr * m_hat / (sqrt(v_hat) + eps) = 0.1 (eps 1e-8,
+// hence the 1e-6 tolerance). The group without an override keeps the config's decay 0: unchanged.
+TEST(Optimizers, ParamGroupWeightDecayOverridesTheConfigForThatGroup) {
+  for (const std::string name : {"sgd", "adam", "adamw"}) {
+    TrainConfig config;
+    config.optimizer = name;
+    config.lr = 0.1;
+    config.momentum = 0.0;
+    config.weight_decay = 0.0;
+    torch::Tensor a = param_of({2.0});
+    torch::Tensor b = param_of({2.0});
+    auto opt = make_optimizer(config, {models::ParamGroup{"a", {a}, 1.0}, models::ParamGroup{"b", {b}, 1.0, 0.5}},
+                              nullptr);
+    (a * 0.0 + b * 0.0).sum().backward();
+    opt->step();
+    EXPECT_NEAR(a.item<double>(), 2.0, 1e-6) << name;
+    EXPECT_NEAR(b.item<double>(), 1.9, 1e-6) << name;
+  }
+}
+
 TEST(Optimizers, LrScaleReachesEveryParamGroupAndTheStepSize) {
   for (const std::string name : {"sgd", "adam", "adamw"}) {
     TrainConfig config;
