@@ -3,6 +3,8 @@
 #include <cmath>
 #include <limits>
 #include <ostream>
+#include <string>
+#include <vector>
 
 #include <torch/nn/init.h>
 
