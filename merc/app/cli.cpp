@@ -29,6 +29,8 @@ void add_source_options(CLI::App* cmd, DataSource* src, bool positional) {
       ->check(CLI::Range(0.0, 0.9));
   cmd->add_option("--split-seed", src->split_seed, "seed for --carve-valid");
   cmd->add_flag("--loso", src->loso, "add IEMOCAP leave-one-session-out split schemes loso-1..loso-5");
+  cmd->add_flag("--sequences", src->sequences,
+                "keep per-utterance sequences where the format has them (MMSA; a merc file that stores them)");
 }
 // Torch's own warnings (e.g. "scatter_reduce() is in beta", printed once per process) are about
 // torch, not about the user's run: send them to the debug log instead of stderr.

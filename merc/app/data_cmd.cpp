@@ -15,6 +15,7 @@ namespace merc::app {
 data::ReadOptions read_options(const DataSource& source) {
   data::ReadOptions opts;
   opts.format = source.format;
+  opts.keep_sequences = source.sequences;
   for (const std::string& spec : source.features) {
     const auto eq = spec.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
@@ -81,6 +82,14 @@ int run_data_convert(const DataConvertArgs& args, std::ostream& out) {
     // Clear the old text features first: featurize_dataset_text sets every dialogue's text matrix.
     ds.info.modality_dims[0] = 0;
     for (auto& d : ds.dialogues) d.features[0] = data::FeatureMatrix();
+    if (ds.info.has_sequences) {
+      // Sequences exist for every modality or none (Dataset::validate), and the source's text
+      // steps would not match the featurized text.
+      spdlog::warn("{}: dropping the per-utterance sequences: --featurize-text replaces the text they belong to",
+                   args.source.path);
+      ds.info.has_sequences = false;
+      for (auto& d : ds.dialogues) d.sequences = {};
+    }
     const data::TextFeaturizer f = data::fit_on_partition(ds, opts, "train");
     const std::string state = featurizer_state_path(args.output);
     f.save(state);

@@ -22,6 +22,7 @@ struct DataSource {
                              // scheme has no validation partition (seeded, whole dialogues)
   uint64_t split_seed = 0;
   bool loso = false;         // add IEMOCAP leave-one-session-out schemes loso-1..loso-5
+  bool sequences = false;    // keep per-utterance sequences where the format has them (ReadOptions::keep_sequences)
 };
 
 // The key of the semantic-vector entry in DataSource::features ("semantic=DIR").

@@ -105,6 +105,7 @@ data::Dataset load_experiment_dataset(const train::DataConfig& config, const std
   src.format = config.format;
   src.features = config.features;
   src.loso = config.loso;
+  src.sequences = config.sequences;
   data::Dataset ds = load_dataset(src);  // carving happens per run (train::select_partitions)
   if (has_any_features(ds)) return ds;
   // Transcript-only data: featurize with the featurizer of the run, or fit one on train.

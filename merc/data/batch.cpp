@@ -24,6 +24,8 @@ DialogueBatch swapped(const DialogueBatch& b, BatchLayout target) {
   out.utterance_mask = swap01(b.utterance_mask);
   out.modality_mask = swap01(b.modality_mask);
   for (auto& f : out.unmasked_features) f = swap01(f);
+  for (auto* group : {&out.sequence, &out.sequence_mask, &out.unmasked_sequence, &out.unmasked_sequence_mask})
+    for (auto& s : *group) s = swap01(s);
   out.unmasked_modality_mask = swap01(b.unmasked_modality_mask);
   out.protocol_keep = swap01(b.protocol_keep);
   out.label = swap01(b.label);
@@ -46,6 +48,57 @@ void copy_rows(torch::Tensor& dst, int64_t b, int64_t L, const FeatureMatrix& sr
 }
 }  // namespace
 
+// Named (not anonymous): the library is a unity build.
+namespace batch_detail {
+
+// The longest sequence of modality m over the batch's utterances, at least 1 (see
+// DialogueBatch::sequence); checks first that every dialogue carries sequences of the right shape.
+int64_t longest_sequence(const std::vector<const Dialogue*>& dialogues, Modality m, int64_t dim) {
+  int64_t longest = 1;
+  for (const Dialogue* d : dialogues) {
+    const SequenceFeatures& s = d->sequences[static_cast<size_t>(index_of(m))];
+    MERC_CHECK(!s.empty() && s.dim == dim && s.num_utterances() == d->length() &&
+                   static_cast<int64_t>(s.values.size()) == s.total_steps() * dim,
+               "collate: dialogue '{}' {} sequences hold {} utterances of dim {}, expected {} of dim {} (the dataset "
+               "declares sequences)", d->id, modality_name(m), s.num_utterances(), s.dim, d->length(), dim);
+    for (int64_t u = 0; u < d->length(); ++u) longest = std::max(longest, s.length(u));
+  }
+  return longest;
+}
+
+// Copies dialogue `d`'s sequences of modality m into row b of the contiguous (B, T, L, D) `seq`
+// and (B, T, L) `mask` (both zero-initialised), skipping utterances where m is not observed.
+void copy_sequences(torch::Tensor& seq, torch::Tensor& mask, int64_t b, const Dialogue& d, Modality m) {
+  const SequenceFeatures& s = d.sequences[static_cast<size_t>(index_of(m))];
+  const int64_t T = seq.size(1), L = seq.size(2), D = seq.size(3);
+  float* dst = seq.data_ptr<float>();
+  bool* real = mask.data_ptr<bool>();
+  for (int64_t t = 0; t < d.length(); ++t) {
+    const int64_t len = s.length(t);
+    if (len == 0 || !d.is_present(t, m)) continue;
+    const int64_t cell = (b * T + t) * L;  // first step of utterance slot (b, t)
+    std::memcpy(dst + cell * D, s.step(t, 0), static_cast<size_t>(len * D) * sizeof(float));
+    std::fill(real + cell, real + cell + len, true);
+  }
+}
+
+// Fills batch.sequence / sequence_mask for every modality the dataset has.
+void collate_sequences(DialogueBatch& batch, const std::vector<const Dialogue*>& dialogues, const DatasetInfo& info) {
+  const int64_t B = static_cast<int64_t>(dialogues.size()), T = batch.utterance_mask.size(1);
+  for (Modality m : kAllModalities) {
+    const auto k = static_cast<size_t>(index_of(m));
+    const int64_t dim = info.modality_dims[k];
+    if (dim == 0) continue;
+    const int64_t L = longest_sequence(dialogues, m, dim);
+    batch.sequence[k] = torch::zeros({B, T, L, dim}, torch::kFloat32);
+    batch.sequence_mask[k] = torch::zeros({B, T, L}, torch::kBool);
+    for (int64_t b = 0; b < B; ++b)
+      copy_sequences(batch.sequence[k], batch.sequence_mask[k], b, *dialogues[static_cast<size_t>(b)], m);
+  }
+}
+
+}  // namespace batch_detail
+
 DialogueBatch DialogueBatch::time_major() const { return swapped(*this, BatchLayout::kTimeMajor); }
 DialogueBatch DialogueBatch::batch_major() const { return swapped(*this, BatchLayout::kBatchMajor); }
 
@@ -56,6 +109,8 @@ DialogueBatch DialogueBatch::to(const torch::Device& device) const {
   out.utterance_mask = move(utterance_mask, device);
   out.modality_mask = move(modality_mask, device);
   for (auto& f : out.unmasked_features) f = move(f, device);
+  for (auto* group : {&out.sequence, &out.sequence_mask, &out.unmasked_sequence, &out.unmasked_sequence_mask})
+    for (auto& s : *group) s = move(s, device);
   out.unmasked_modality_mask = move(unmasked_modality_mask, device);
   out.protocol_keep = move(protocol_keep, device);
   out.label = move(label, device);
@@ -120,6 +175,7 @@ DialogueBatch collate(const std::vector<const Dialogue*>& dialogues, const Datas
     }
     if (batch.semantic.defined() && L > 0) copy_rows(batch.semantic, b, L, d.semantic, d.id, "semantic", "vectors");
   }
+  if (info.has_sequences) batch_detail::collate_sequences(batch, dialogues, info);
   return batch;
 }
 
@@ -127,6 +183,12 @@ torch::Tensor target_mask(const DialogueBatch& batch, Task task) {
   const torch::Tensor real = batch.utterance_mask.reshape({-1});
   if (task == Task::kClassification) return real & (batch.label.reshape({-1}) >= 0);
   return real & ~torch::isnan(batch.score.reshape({-1}));
+}
+
+torch::Tensor flatten_utterances(const torch::Tensor& x) {
+  if (!x.defined()) return x;
+  MERC_CHECK(x.dim() >= 2, "flatten_utterances: expected a (B, T, ...) tensor, got {} dimension(s)", x.dim());
+  return x.flatten(0, 1);
 }
 
 }  // namespace merc::data

@@ -32,6 +32,16 @@ struct DialogueBatch {
   // from the transcript and a model that reads them masks them by text availability
   // (modality_mask[..., text]) itself.
   torch::Tensor semantic;
+  // Per-utterance sequences (Dialogue::sequences), only when the dataset has them
+  // (DatasetInfo::has_sequences); undefined otherwise and for a modality the dataset lacks.
+  // sequence[m]: (B, T, L_m, D_m) float32, padded to L_m = the longest sequence of modality m in the
+  // batch (at least 1, so that reductions over steps stay defined); zeros beyond an utterance's
+  // length, at padding utterances and where the modality is not observed (modality_mask false).
+  // sequence_mask[m]: (B, T, L_m) bool, true = a real step of an observed modality. Layouts swap
+  // the first two dimensions like every (B, T, ...) tensor; apply_missing zeros both where it
+  // drops the modality.
+  std::array<torch::Tensor, kNumModalities> sequence;
+  std::array<torch::Tensor, kNumModalities> sequence_mask;
   // Set by apply_missing (missing_protocol.h) the first time it runs on the batch: the features and
   // the modality mask as collated, before the protocol dropped anything (undefined until then;
   // same shapes and layout rules as features / modality_mask). Only for models that learn to
@@ -39,6 +49,10 @@ struct DialogueBatch {
   // loss); predictions must never read them.
   std::array<torch::Tensor, kNumModalities> unmasked_features;
   torch::Tensor unmasked_modality_mask;
+  // The sequences and their masks as collated (set with unmasked_features, same rules; undefined
+  // where sequence[m] is).
+  std::array<torch::Tensor, kNumModalities> unmasked_sequence;
+  std::array<torch::Tensor, kNumModalities> unmasked_sequence_mask;
   // The protocol's keep mask (B, T, 3) as drawn, padding rows included (set with the two above):
   // only GCNet's reference-row reconstruction loss reads it (its padding rows carry masks too).
   torch::Tensor protocol_keep;
@@ -53,12 +67,18 @@ struct DialogueBatch {
 
 // Pads and stacks `dialogues` (in the given order). Modality mask = real utterance AND the
 // dataset has the modality AND the dialogue's presence mask says it was observed. `semantic` is
-// copied as stored (not zeroed where text is missing; see DialogueBatch::semantic).
+// copied as stored (not zeroed where text is missing; see DialogueBatch::semantic). Sequences are
+// collated when info.has_sequences (a dialogue without them is a merc::Error).
 DialogueBatch collate(const std::vector<const Dialogue*>& dialogues, const DatasetInfo& info);
 
 // (B*T) bool, flattened in the batch's own layout: the utterances that carry a target for `task`
 // (a real utterance with label >= 0 for classification, with a non-NaN score for regression). The
 // one definition the trainer's losses, the evaluator's counts and the models' own task losses share.
 torch::Tensor target_mask(const DialogueBatch& batch, Task task);
+
+// (B, T, ...) -> (B*T, ...) (or (T, B, ...) -> (T*B, ...)): one row per utterance slot, e.g. a
+// sequence (B, T, L, D) -> (B*T, L, D) for a per-utterance sequence encoder. A view where
+// possible; undefined in, undefined out; fewer than 2 dimensions is a merc::Error.
+torch::Tensor flatten_utterances(const torch::Tensor& x);
 
 }  // namespace merc::data

@@ -79,6 +79,38 @@ void validate_semantic(const DatasetInfo& info, const Dialogue& d, const std::st
     MERC_FORMAT_ERROR(source, "dialogue '{}': semantic vectors are {}x{} but {} utterances of dim {} were expected",
                       d.id, d.semantic.rows, d.semantic.cols, L, K);
 }
+
+// One modality's sequence store of dialogue `d` against the dataset's facts (see Dialogue::sequences).
+void validate_sequence(const DatasetInfo& info, const Dialogue& d, Modality m, const std::string& source) {
+  const SequenceFeatures& s = d.sequences[static_cast<size_t>(index_of(m))];
+  const int64_t dim = info.modality_dims[static_cast<size_t>(index_of(m))];
+  const char* name = modality_name(m);
+  if (!info.has_sequences || dim == 0) {
+    if (!s.empty())
+      MERC_FORMAT_ERROR(source, "dialogue '{}' has {} sequences but the dataset declares none ({})", d.id, name,
+                        info.has_sequences ? "it has no such modality" : "has_sequences is false");
+    return;
+  }
+  if (s.empty())
+    MERC_FORMAT_ERROR(source, "dialogue '{}' has no {} sequences but the dataset declares sequences", d.id, name);
+  if (s.dim != dim)
+    MERC_FORMAT_ERROR(source, "dialogue '{}': {} sequences have dim {} but the modality has dim {}", d.id, name, s.dim,
+                      dim);
+  if (static_cast<int64_t>(s.offsets.size()) != d.length() + 1)
+    MERC_FORMAT_ERROR(source, "dialogue '{}': {} sequence offsets have {} entries, expected {} (utterances + 1)", d.id,
+                      name, s.offsets.size(), d.length() + 1);
+  if (s.offsets.front() != 0)
+    MERC_FORMAT_ERROR(source, "dialogue '{}': {} sequence offsets start at {}, expected 0", d.id, name, s.offsets.front());
+  for (size_t i = 1; i < s.offsets.size(); ++i)
+    if (s.offsets[i] < s.offsets[i - 1])
+      MERC_FORMAT_ERROR(source, "dialogue '{}': {} sequence offsets decrease at entry {} ({} after {})", d.id, name, i,
+                        s.offsets[i], s.offsets[i - 1]);
+  // Division, not offsets.back() * dim: a corrupt offset must not overflow the check.
+  const auto n = static_cast<int64_t>(s.values.size());
+  if (n % dim != 0 || n / dim != s.offsets.back())
+    MERC_FORMAT_ERROR(source, "dialogue '{}': {} sequences hold {} floats but the offsets describe {} steps of dim {}",
+                      d.id, name, n, s.offsets.back(), dim);
+}
 }  // namespace dataset_detail
 
 void Dataset::validate(const std::string& source) const {
@@ -111,6 +143,7 @@ void Dataset::validate(const std::string& source) const {
                           d.id, modality_name(static_cast<Modality>(m)), f.rows, f.cols, L, dim);
     }
     dataset_detail::validate_semantic(info, d, source);
+    for (Modality m : kAllModalities) dataset_detail::validate_sequence(info, d, m, source);
     if (!d.present.empty() && static_cast<int64_t>(d.present.size()) != L * kNumModalities)
       MERC_FORMAT_ERROR(source, "dialogue '{}': presence mask has {} entries, expected {}", d.id,
                         d.present.size(), L * kNumModalities);

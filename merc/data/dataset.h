@@ -43,6 +43,34 @@ struct FeatureMatrix {
   bool empty() const { return cols == 0; }
 };
 
+// Ragged per-utterance sequences of one modality (e.g. MMSA's word/frame-level features): utterance
+// u's steps are rows [offsets[u], offsets[u+1]) of the (offsets.back(), dim) row-major matrix
+// `values`. A default-constructed store is absent (no offsets); SequenceFeatures(dim) is present
+// and holds no utterance yet (offsets = {0}): append() adds utterances in order.
+struct SequenceFeatures {
+  int64_t dim = 0;
+  std::vector<int64_t> offsets;  // utterances + 1 entries, offsets[0] = 0, non-decreasing
+  std::vector<float> values;     // offsets.back() * dim
+
+  SequenceFeatures() = default;
+  explicit SequenceFeatures(int64_t d) : dim(d), offsets{0} {}
+  bool empty() const { return offsets.empty(); }
+  int64_t num_utterances() const { return empty() ? 0 : static_cast<int64_t>(offsets.size()) - 1; }
+  int64_t total_steps() const { return empty() ? 0 : offsets.back(); }
+  int64_t length(int64_t utt) const {
+    return offsets[static_cast<size_t>(utt + 1)] - offsets[static_cast<size_t>(utt)];
+  }
+  // Row s (0 <= s < length(utt)) of utterance utt: `dim` floats.
+  const float* step(int64_t utt, int64_t s) const {
+    return values.data() + (offsets[static_cast<size_t>(utt)] + s) * dim;
+  }
+  // Appends one utterance of `steps` rows (steps * dim floats, row-major) after the last one.
+  void append(const float* rows, int64_t steps) {
+    values.insert(values.end(), rows, rows + steps * dim);
+    offsets.push_back(offsets.back() + steps);
+  }
+};
+
 inline constexpr float kNoScore = std::numeric_limits<float>::quiet_NaN();
 
 struct Utterance {
@@ -69,6 +97,12 @@ struct Dialogue {
   // (docs/semantic_vectors.md). Not a modality: no presence bit, and the missing-modality
   // protocols leave it alone. 0 x 0 when the dataset has none.
   FeatureMatrix semantic;
+  // Per-utterance sequences (SequenceFeatures above), one store per modality, only when
+  // DatasetInfo::has_sequences (then exactly for the modalities the dataset has, each with
+  // length() utterances and dim = modality_dims[m]); all absent otherwise. `features` is always
+  // filled too (the reader's per-utterance summary, e.g. the mean over the valid steps), so models
+  // that read one vector per utterance ignore the sequences.
+  std::array<SequenceFeatures, kNumModalities> sequences;
 
   int64_t length() const { return static_cast<int64_t>(utterances.size()); }
   bool is_present(int64_t utt, Modality m) const {
@@ -99,6 +133,9 @@ struct DatasetInfo {
   std::array<std::string, kNumModalities> modality_sources;        // e.g. "textCNN", "IS10"
   int64_t semantic_dim = 0;      // K of Dialogue::semantic; 0 = the dataset has no semantic vectors
   std::string semantic_source;   // where they came from, e.g. the folder name "qwen2-keywords"
+  // Dialogue::sequences are filled (ReadOptions::keep_sequences with a format that has sequences,
+  // e.g. MMSA); sequence dims equal modality_dims.
+  bool has_sequences = false;
   std::string notes;             // provenance / how it was read
 
   bool has(Modality m) const { return modality_dims[static_cast<size_t>(index_of(m))] > 0; }
@@ -117,7 +154,7 @@ struct Dataset {
   // Dialogues of one partition of a scheme. Throws merc::UnknownNameError listing valid names.
   std::vector<const Dialogue*> partition(std::string_view partition, std::string_view scheme = "") const;
 
-  // Checks internal consistency (feature and semantic shapes vs dims, label/speaker ranges, split indices in
+  // Checks internal consistency (feature, semantic and sequence shapes vs dims, sequence offsets, label/speaker ranges, split indices in
   // range and disjoint within a scheme, unique dialogue ids). Throws merc::FormatError naming
   // `source` and the first problem found.
   void validate(const std::string& source) const;

@@ -17,6 +17,8 @@ using nlohmann::json;
 using io::StDType;
 
 std::string feature_tensor_name(Modality m) { return std::string("features.") + modality_name(m); }
+std::string sequence_tensor_name(Modality m) { return std::string("sequence.") + modality_name(m); }
+std::string sequence_offsets_name(Modality m) { return std::string("sequence_offsets.") + modality_name(m); }
 
 // json::dump with strict UTF-8 checking; names the field whose strings are not valid UTF-8.
 std::string dump_json(const json& j, const char* field) {
@@ -47,12 +49,32 @@ json info_to_json(const DatasetInfo& info) {
     j["semantic_dim"] = info.semantic_dim;
     j["semantic_source"] = info.semantic_source;
   }
+  if (info.has_sequences) j["has_sequences"] = true;  // format_version 3 only
   return j;
 }
 
-// The lowest version that holds the dataset, so that files without semantic vectors stay readable
-// by merc builds that predate them.
-int file_version_for(const DatasetInfo& info) { return info.semantic_dim > 0 ? 2 : 1; }
+// The lowest version that holds the dataset, so that files without semantic vectors or sequences
+// stay readable by merc builds that predate them.
+int file_version_for(const DatasetInfo& info) { return info.has_sequences ? 3 : info.semantic_dim > 0 ? 2 : 1; }
+
+// All sequences of modality m over the file's utterances in file order: offsets (N + 1) and
+// values (S, D), each dialogue's offsets shifted by the steps before it.
+struct FileSequences {
+  std::vector<int64_t> offsets{0};
+  std::vector<float> values;
+};
+
+FileSequences gather_sequences(const Dataset& ds, Modality m) {
+  FileSequences out;
+  const auto k = static_cast<size_t>(index_of(m));
+  for (const Dialogue& d : ds.dialogues) {
+    const SequenceFeatures& s = d.sequences[k];
+    const int64_t base = out.offsets.back();
+    for (size_t u = 1; u < s.offsets.size(); ++u) out.offsets.push_back(base + s.offsets[u]);
+    out.values.insert(out.values.end(), s.values.begin(), s.values.end());
+  }
+  return out;
+}
 
 json splits_to_json(const std::vector<SplitScheme>& schemes) {
   json out = json::array();
@@ -131,7 +153,10 @@ class MetaReader {
 DatasetInfo info_from_json(const MetaReader& r, const json& j, int version) {
   const char* w = "__metadata__.info";
   if (!j.is_object()) r.fail("{} is not a JSON object", w);
-  if (version >= 2)
+  if (version >= 3)
+    r.only_keys(j, w, {"name", "source_format", "task", "class_names", "num_speakers", "modality_dims",
+                       "modality_sources", "notes", "semantic_dim", "semantic_source", "has_sequences"});
+  else if (version == 2)
     r.only_keys(j, w, {"name", "source_format", "task", "class_names", "num_speakers", "modality_dims",
                        "modality_sources", "notes", "semantic_dim", "semantic_source"});
   else
@@ -164,6 +189,8 @@ DatasetInfo info_from_json(const MetaReader& r, const json& j, int version) {
   if (j.contains("semantic_dim"))
     info.semantic_dim = r.count(r.field(j, w, "semantic_dim", json::value_t::number_unsigned), "info.semantic_dim");
   if (j.contains("semantic_source")) info.semantic_source = r.str(j, w, "semantic_source");
+  // Version 3: optional (absent = false).
+  if (j.contains("has_sequences")) info.has_sequences = r.field(j, w, "has_sequences", json::value_t::boolean).get<bool>();
   return info;
 }
 
@@ -217,6 +244,38 @@ FeatureMatrix rows_of(const io::TensorView& t, size_t begin, size_t end, int64_t
   FeatureMatrix out(static_cast<int64_t>(end - begin), dim);
   const size_t row_bytes = static_cast<size_t>(dim) * sizeof(float);
   if (end > begin && dim > 0) std::memcpy(out.values.data(), t.data + begin * row_bytes, (end - begin) * row_bytes);
+  return out;
+}
+
+// The sequence tensors of modality m (info.has_sequences): offsets (n + 1) I64 starting at 0,
+// non-decreasing, ending at the rows of the (S, dim) F32 values.
+struct SequenceTensors {
+  std::vector<int64_t> offsets;
+  const io::TensorView* values = nullptr;
+};
+
+SequenceTensors expect_sequences(const io::SafetensorsFile& f, const MetaReader& r, Modality m, int64_t n,
+                                 int64_t dim) {
+  SequenceTensors out;
+  const std::string off_name = sequence_offsets_name(m), name = sequence_tensor_name(m);
+  out.offsets = copy_out<int64_t>(expect_tensor(f, off_name, StDType::kI64, {n + 1}));
+  out.values = &expect_tensor(f, name, StDType::kF32, {-1, dim});
+  if (out.offsets.front() != 0) r.fail("{}[0] is {}, expected 0", off_name, out.offsets.front());
+  for (size_t i = 1; i < out.offsets.size(); ++i)
+    if (out.offsets[i] < out.offsets[i - 1])
+      r.fail("{} decrease at entry {} ({} after {})", off_name, i, out.offsets[i], out.offsets[i - 1]);
+  if (out.offsets.back() != out.values->shape[0])
+    r.fail("{} end at {} but tensor '{}' has {} steps", off_name, out.offsets.back(), name, out.values->shape[0]);
+  return out;
+}
+
+// Utterances [begin, end) of one modality's file-wide sequence tensors as a dialogue's store.
+SequenceFeatures sequences_of(const SequenceTensors& t, size_t begin, size_t end, int64_t dim) {
+  SequenceFeatures out(dim);
+  const int64_t first = t.offsets[begin];
+  for (size_t k = begin + 1; k <= end; ++k) out.offsets.push_back(t.offsets[k] - first);
+  FeatureMatrix rows = rows_of(*t.values, static_cast<size_t>(first), static_cast<size_t>(t.offsets[end]), dim);
+  out.values = std::move(rows.values);
   return out;
 }
 
@@ -276,6 +335,16 @@ void write_dataset_file(const Dataset& ds, const std::string& path) {
   tensors.push_back(tensor("label", StDType::kI64, {n}, label));
   tensors.push_back(tensor("score", StDType::kF32, {n}, score));
   tensors.push_back(tensor("dialogue_offsets", StDType::kI64, {static_cast<int64_t>(offsets.size())}, offsets));
+  // Gathered here, written by write_safetensors_file below: the tensors point into them.
+  std::array<FileSequences, kNumModalities> sequences;
+  for (Modality m : kAllModalities) {
+    const auto i = static_cast<size_t>(index_of(m));
+    if (!ds.info.has_sequences || !ds.info.has(m)) continue;
+    sequences[i] = gather_sequences(ds, m);
+    tensors.push_back(tensor(sequence_offsets_name(m), StDType::kI64, {n + 1}, sequences[i].offsets));
+    tensors.push_back(tensor(sequence_tensor_name(m), StDType::kF32,
+                             {sequences[i].offsets.back(), ds.info.modality_dims[i]}, sequences[i].values));
+  }
 
   const std::map<std::string, std::string> metadata = {
       {"format", kDatasetFileFormat},
@@ -291,7 +360,7 @@ void write_dataset_file(const Dataset& ds, const std::string& path) {
   io::write_safetensors_file(path, tensors, metadata);
 }
 
-Dataset read_dataset_file(const std::string& path) {
+Dataset read_dataset_file(const std::string& path, bool keep_sequences) {
   using namespace dataset_file_internal;
   const io::SafetensorsFile f = io::SafetensorsFile::open(path);
   const MetaReader r(f.metadata(), path);
@@ -341,6 +410,14 @@ Dataset read_dataset_file(const std::string& path) {
   const io::TensorView* semantic =
       ds.info.semantic_dim > 0 ? &expect_tensor(f, "semantic", StDType::kF32, {n, ds.info.semantic_dim}) : nullptr;
   if (semantic) known.push_back("semantic");
+  std::array<SequenceTensors, kNumModalities> sequences;
+  for (Modality m : kAllModalities) {
+    const auto i = static_cast<size_t>(index_of(m));
+    if (!ds.info.has_sequences || !ds.info.has(m)) continue;
+    sequences[i] = expect_sequences(f, r, m, n, ds.info.modality_dims[i]);
+    known.push_back(sequence_offsets_name(m));
+    known.push_back(sequence_tensor_name(m));
+  }
   const io::TensorView* present = f.find("present");
   if (present) {
     expect_tensor(f, "present", StDType::kU8, {n, kNumModalities});
@@ -350,8 +427,8 @@ Dataset read_dataset_file(const std::string& path) {
   }
   for (const auto& t : f.tensors())
     if (std::find(known.begin(), known.end(), t.name) == known.end())
-      r.fail("unexpected tensor '{}' (a modality or semantic vectors the info does not declare, or not part of "
-             "format version {})", t.name, v);
+      r.fail("unexpected tensor '{}' (a modality, semantic vectors or sequences the info does not declare, or not "
+             "part of format version {})", t.name, v);
 
   const auto dialogue_ids = r.strings("dialogue_ids", nd, "dialogues");
   const auto utterance_ids = r.strings("utterance_ids", un, "utterances");
@@ -386,6 +463,10 @@ Dataset read_dataset_file(const std::string& path) {
       if (feats[i]) d.features[i] = rows_of(*feats[i], begin, end, ds.info.modality_dims[i]);
     }
     if (semantic) d.semantic = rows_of(*semantic, begin, end, ds.info.semantic_dim);
+    for (Modality m : kAllModalities) {
+      const auto i = static_cast<size_t>(index_of(m));
+      if (keep_sequences && sequences[i].values) d.sequences[i] = sequences_of(sequences[i], begin, end, ds.info.modality_dims[i]);
+    }
     if (present) {
       const uint8_t* p = present->data + begin * kNumModalities;
       const size_t cells = (end - begin) * kNumModalities;
@@ -393,6 +474,7 @@ Dataset read_dataset_file(const std::string& path) {
       if (std::any_of(p, p + cells, [](uint8_t x) { return x == 0; })) d.present.assign(p, p + cells);
     }
   }
+  if (!keep_sequences) ds.info.has_sequences = false;  // checked above, not loaded
   ds.validate(path);
   return ds;
 }

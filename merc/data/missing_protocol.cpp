@@ -88,6 +88,25 @@ std::unique_ptr<MissingProtocol> make_missing_protocol(const std::string& spec, 
   return it->make(parsed.arg, seed, mode);
 }
 
+namespace missing_protocol_detail {
+// Zeros sequence[m] and sequence_mask[m] wherever keep[..., m] is false (no-op when the batch has
+// no sequences of m).
+void drop_sequence(DialogueBatch& batch, const torch::Tensor& keep, int m) {
+  torch::Tensor& seq = batch.sequence[static_cast<size_t>(m)];
+  torch::Tensor& mask = batch.sequence_mask[static_cast<size_t>(m)];
+  if (!seq.defined()) return;
+  MERC_CHECK(seq.dim() == 4 && mask.defined() && mask.dim() == 3 && seq.size(0) == keep.size(0) &&
+                 seq.size(1) == keep.size(1),
+             "apply_missing: {} sequences have shape {} (mask {}), expected ({}, {}, L, D) and ({}, {}, L)",
+             modality_name(static_cast<Modality>(m)), fmt::format("{}", fmt::join(seq.sizes(), "x")),
+             mask.defined() ? fmt::format("{}", fmt::join(mask.sizes(), "x")) : std::string("undefined"),
+             keep.size(0), keep.size(1), keep.size(0), keep.size(1));
+  const torch::Tensor kept = keep.select(2, m).unsqueeze(-1);  // (B, T, 1)
+  mask = mask & kept;
+  seq = seq.masked_fill(kept.logical_not().unsqueeze(-1), 0);
+}
+}  // namespace missing_protocol_detail
+
 void apply_missing(DialogueBatch& batch, const torch::Tensor& keep) {
   MERC_CHECK(batch.modality_mask.defined() && batch.utterance_mask.defined(),
              "apply_missing: the batch has no modality_mask / utterance_mask");
@@ -102,6 +121,8 @@ void apply_missing(DialogueBatch& batch, const torch::Tensor& keep) {
   if (!batch.unmasked_modality_mask.defined()) {
     batch.unmasked_modality_mask = batch.modality_mask;
     batch.unmasked_features = batch.features;
+    batch.unmasked_sequence = batch.sequence;
+    batch.unmasked_sequence_mask = batch.sequence_mask;
     batch.protocol_keep = k;
   }
   batch.modality_mask = batch.modality_mask & k & batch.utterance_mask.unsqueeze(-1);
@@ -113,6 +134,7 @@ void apply_missing(DialogueBatch& batch, const torch::Tensor& keep) {
                modality_name(static_cast<Modality>(m)), fmt::format("{}", fmt::join(f.sizes(), "x")), k.size(0),
                k.size(1));
     f = f.masked_fill(k.select(2, m).logical_not().unsqueeze(-1), 0);
+    missing_protocol_detail::drop_sequence(batch, k, m);
   }
 }
 

@@ -99,8 +99,11 @@ std::unique_ptr<MissingProtocol> make_missing_protocol(const std::string& spec, 
 // they are left alone when already set), then
 // batch.modality_mask &= keep & utterance_mask; features[m] set to 0 wherever keep[..., m] is
 // false (masked_fill, so NaN/inf features are cleared too). Never re-enables a modality that is
-// missing in the data. `keep` must be bool with modality_mask's shape (any device; moved to the
-// batch's); a mismatch is a merc::Error. Undefined features (dataset lacks m) stay undefined.
+// missing in the data. Sequences likewise: sequence[m] and sequence_mask[m] are zeroed / cleared
+// wherever keep[..., m] is false, after being recorded in unmasked_sequence /
+// unmasked_sequence_mask with the features. `keep` must be bool with modality_mask's shape (any
+// device; moved to the batch's); a mismatch is a merc::Error. Undefined features and sequences
+// (dataset lacks m, or has no sequences) stay undefined.
 // batch.semantic is left untouched: a model reading it masks it by text availability itself.
 void apply_missing(DialogueBatch& batch, const torch::Tensor& keep);
 

@@ -24,6 +24,33 @@ PartitionCounts count_partition(const Dataset& ds, const Partition& p) {
 }
 }  // namespace
 
+// Named (not anonymous): the library is a unity build.
+namespace summary_detail {
+std::vector<SequenceStats> sequence_stats(const Dataset& ds) {
+  std::vector<SequenceStats> out;
+  if (!ds.info.has_sequences) return out;
+  for (Modality m : kAllModalities) {
+    if (!ds.info.has(m)) continue;
+    SequenceStats st;
+    st.modality = modality_name(m);
+    int64_t total = 0, utterances = 0;
+    for (const Dialogue& d : ds.dialogues) {
+      const SequenceFeatures& s = d.sequences[static_cast<size_t>(index_of(m))];
+      for (int64_t u = 0; u < s.num_utterances(); ++u) {
+        const int64_t len = s.length(u);
+        st.max = std::max(st.max, len);
+        st.empty += len == 0 ? 1 : 0;
+        total += len;
+        ++utterances;
+      }
+    }
+    if (utterances > 0) st.mean = static_cast<double>(total) / static_cast<double>(utterances);
+    out.push_back(st);
+  }
+  return out;
+}
+}  // namespace summary_detail
+
 DatasetSummary summarize(const Dataset& ds, const std::string& format) {
   DatasetSummary s;
   s.format = format.empty() ? ds.info.source_format : format;
@@ -39,6 +66,7 @@ DatasetSummary summarize(const Dataset& ds, const std::string& format) {
   s.notes = ds.info.notes;
   s.semantic_dim = ds.info.semantic_dim;
   s.semantic_source = ds.info.semantic_source;
+  s.sequences = summary_detail::sequence_stats(ds);
   for (const SplitScheme& scheme : ds.split_schemes) {
     SchemeCounts sc;
     sc.name = scheme.name;
@@ -126,6 +154,11 @@ nlohmann::ordered_json summary_to_json(const DatasetSummary& s) {
     j["scores"] = {{"count", s.scores.count}, {"min", s.scores.min}, {"max", s.scores.max},
                    {"mean", s.scores.mean}, {"zeros", s.scores.zeros}};
   if (s.semantic_dim > 0) j["semantic"] = {{"dim", s.semantic_dim}, {"source", s.semantic_source}};
+  if (!s.sequences.empty()) {
+    J seq = J::object();
+    for (const SequenceStats& st : s.sequences) seq[st.modality] = {{"max", st.max}, {"mean", st.mean}, {"empty", st.empty}};
+    j["sequences"] = seq;
+  }
   j["warnings"] = s.warnings;
   j["notes"] = s.notes;
   return j;
@@ -173,6 +206,9 @@ std::string summary_to_text(const DatasetSummary& s) {
   }
   if (s.semantic_dim > 0)
     line(fmt::format("semantic    dim {:>5}  {} (per-utterance semantic vectors)", s.semantic_dim, s.semantic_source));
+  for (const SequenceStats& st : s.sequences)
+    line(fmt::format("sequences   {:<7} max {:>4}  mean {:.1f} steps per utterance{}", st.modality, st.max, st.mean,
+                     st.empty > 0 ? fmt::format(" ({} without a step)", st.empty) : std::string()));
   if (!s.notes.empty()) line("notes       " + s.notes);
   if (s.warnings.empty()) {
     line("warnings    none");

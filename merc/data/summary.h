@@ -32,6 +32,14 @@ struct LengthStats {
   double mean = 0.0;
 };
 
+// Per-utterance sequence lengths of one modality (Dialogue::sequences), over all utterances.
+struct SequenceStats {
+  std::string modality;
+  int64_t max = 0;
+  double mean = 0.0;
+  int64_t empty = 0;  // utterances with no step (e.g. an MMSA sample without a valid step)
+};
+
 struct ScoreStats {
   int64_t count = 0;  // utterances with a score
   double min = 0.0, max = 0.0, mean = 0.0;
@@ -56,6 +64,7 @@ struct DatasetSummary {
   int64_t missing_modality_entries = 0;     // utterance x modality marked not observed
   int64_t semantic_dim = 0;                 // per-utterance semantic vectors (0 = none)
   std::string semantic_source;
+  std::vector<SequenceStats> sequences;     // one per modality; empty = no sequences
   LengthStats dialogue_length;
   ScoreStats scores;
   std::vector<std::string> warnings;
@@ -69,7 +78,8 @@ DatasetSummary summarize(const Dataset& dataset, const std::string& format = "")
 // partition -> {dialogues, utterances}), default_split, split_schemes (scheme -> partition ->
 // {dialogues, utterances}), classes (name -> count), modalities (name -> dim), speakers,
 // dialogue_length {min, mean, max}, scores (regression only), semantic {dim, source} (only when the
-// dataset has semantic vectors), warnings.
+// dataset has semantic vectors), sequences (modality -> {max, mean, empty}; only when the dataset
+// has sequences), warnings.
 nlohmann::ordered_json summary_to_json(const DatasetSummary& summary);
 // Multi-line human-readable report.
 std::string summary_to_text(const DatasetSummary& summary);

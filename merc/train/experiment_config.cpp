@@ -23,6 +23,8 @@ void DataConfig::visit(FieldVisitor& v) {
   v.field("carve_valid", carve_valid, "carve this fraction of train dialogues into 'valid' when a split has none");
   v.field("split_seed", split_seed, "seed for carve_valid");
   v.field("loso", loso, "add IEMOCAP leave-one-session-out split schemes loso-1..loso-5");
+  v.field("sequences", sequences,
+          "keep per-utterance sequences where the format has them (MMSA); averaging stays the default");
   v.field("task", task, "auto | classification | regression (auto = the dataset's task)");
   v.field("featurize_text", featurize_text, "text feature dims for transcript-only data (fit on train)");
   v.field("preset", preset, "dataset preset configs/datasets/<preset>.yaml, layered under the model preset");

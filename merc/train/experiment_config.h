@@ -24,6 +24,7 @@ struct DataConfig : ConfigStruct {
   double carve_valid = 0.0;           // carve this fraction of train into "valid" when none exists
   int64_t split_seed = 0;
   bool loso = false;                  // add IEMOCAP leave-one-session-out schemes
+  bool sequences = false;             // keep per-utterance sequences (ReadOptions::keep_sequences)
   std::string task = "auto";          // auto | classification | regression
   int64_t featurize_text = 100;       // dims for transcript-only data (featurizer fit on train)
   std::string preset;                 // name of configs/datasets/<preset>.yaml (layered first)

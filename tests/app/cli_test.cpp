@@ -97,6 +97,33 @@ TEST(Cli, ConvertWritesANativeFileThatInspectsTheSame) {
   fs::remove(out);
 }
 
+TEST(Cli, SequencesAreReportedAndConvertedOnRequest) {
+  const std::string mmsa = (fs::path(MERC_FIXTURE_DIR) / "imer" / "mmsa" / "MOSI" / "unaligned_50.pkl").string();
+  auto r = run({"data", "inspect", mmsa, "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_FALSE(nlohmann::json::parse(r.out).contains("sequences"));
+  r = run({"data", "inspect", mmsa, "--json", "--sequences"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  // Audio lengths of the 5 samples: 2, 0, 1, 1, 3 (the fixture's audio_lengths).
+  EXPECT_EQ(j["sequences"]["audio"]["max"], 3);
+  EXPECT_DOUBLE_EQ(j["sequences"]["audio"]["mean"].get<double>(), 7.0 / 5.0);
+  EXPECT_EQ(j["sequences"]["audio"]["empty"], 1);
+  EXPECT_EQ(j["sequences"]["visual"]["max"], 4);  // vision_lengths 3, 1, 1, 1, 4
+  r = run({"data", "inspect", mmsa, "--sequences"});
+  EXPECT_NE(r.out.find("sequences   audio   max    3  mean 1.4 steps per utterance (1 without a step)"),
+            std::string::npos) << r.out;
+
+  const fs::path out = fs::temp_directory_path() / ("merc_cli_seq_" + std::to_string(::getpid()) + ".safetensors");
+  r = run({"data", "convert", mmsa, "--sequences", "--to", out.string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto back = nlohmann::json::parse(run({"data", "inspect", out.string(), "--json", "--sequences"}).out);
+  EXPECT_EQ(back["sequences"], j["sequences"]);
+  // Without --sequences the native file's sequences are not loaded.
+  EXPECT_FALSE(nlohmann::json::parse(run({"data", "inspect", out.string(), "--json"}).out).contains("sequences"));
+  fs::remove(out);
+}
+
 TEST(Cli, CarveValidAddsAValidPartitionOnlyWhereMissing) {
   auto r = run({"data", "inspect", kMosiFixture, "--json", "--carve-valid", "0.5"});
   ASSERT_EQ(r.code, 0) << r.err;

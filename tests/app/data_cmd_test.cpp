@@ -119,6 +119,23 @@ TEST(DataCmd, ExperimentDataTakesTheSemanticEntry) {
   EXPECT_TRUE(has_written_vectors(load_experiment_dataset(config, "", ""), 5));
 }
 
+// data.sequences reaches the reader (ReadOptions::keep_sequences) through load_experiment_dataset.
+TEST(DataCmd, ExperimentDataKeepsSequencesOnlyWhenAsked) {
+  train::DataConfig config;
+  config.path = (fs::path(MERC_FIXTURE_DIR) / "imer" / "mmsa" / "MOSI" / "unaligned_50.pkl").string();
+  EXPECT_FALSE(config.sequences);  // averaging is the default
+  const data::Dataset averaged = load_experiment_dataset(config, "", "");
+  EXPECT_FALSE(averaged.info.has_sequences);
+  EXPECT_TRUE(averaged.dialogues[0].sequences[0].empty());
+  config.sequences = true;
+  const data::Dataset kept = load_experiment_dataset(config, "", "");
+  EXPECT_TRUE(kept.info.has_sequences);
+  EXPECT_EQ(kept.dialogues[0].sequences[1].num_utterances(), kept.dialogues[0].length());
+  DataSource src;
+  src.sequences = true;
+  EXPECT_TRUE(read_options(src).keep_sequences);
+}
+
 // scripts/make_semantic_vectors.py reads the ids and transcripts of a merc dataset file (and of a
 // CSV) without any model library; --dry-run stops before loading one.
 TEST(DataCmd, SemanticVectorScriptReadsNativeFilesAndCsv) {

@@ -133,5 +133,102 @@ TEST(Collate, RejectsSemanticVectorsOfTheWrongShape) {
   }
 }
 
+namespace batch_test_detail {
+// (B, T, L) bool from nested 0/1 lists.
+torch::Tensor bool_mask(const std::vector<std::vector<std::vector<int>>>& v) {
+  const auto B = static_cast<int64_t>(v.size()), T = static_cast<int64_t>(v[0].size()),
+             L = static_cast<int64_t>(v[0][0].size());
+  torch::Tensor out = torch::zeros({B, T, L}, torch::kBool);
+  auto a = out.accessor<bool, 3>();
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t l = 0; l < L; ++l) a[b][t][l] = v[static_cast<size_t>(b)][static_cast<size_t>(t)][static_cast<size_t>(l)] != 0;
+  return out;
+}
+}  // namespace batch_test_detail
+
+TEST(Collate, SequencesArePaddedToTheLongestAndMasked) {
+  const Dataset ds = testing::tiny_dataset_with_sequences();
+  ds.validate("tiny_with_sequences");
+  // d2 (len 1), d1 (len 3): T = 3. Text lengths d2: 1; d1: 1, 2, 3 -> L = 3. Audio lengths
+  // d2: 2; d1: 1, 2 (not observed), 0 -> L = 2.
+  const DialogueBatch b = collate({&ds.dialogues[2], &ds.dialogues[1]}, ds.info);
+  const torch::Tensor& text = b.sequence[0];
+  const torch::Tensor& audio = b.sequence[1];
+  ASSERT_TRUE(text.defined() && audio.defined());
+  EXPECT_FALSE(b.sequence[2].defined());  // no visual modality
+  EXPECT_FALSE(b.sequence_mask[2].defined());
+  EXPECT_EQ(text.sizes(), (std::vector<int64_t>{2, 3, 3, 2}));
+  EXPECT_EQ(audio.sizes(), (std::vector<int64_t>{2, 3, 2, 3}));
+  EXPECT_EQ(text.scalar_type(), torch::kFloat32);
+  using batch_test_detail::bool_mask;
+  EXPECT_TRUE(torch::equal(b.sequence_mask[0], bool_mask({{{1, 0, 0}, {0, 0, 0}, {0, 0, 0}},
+                                                          {{1, 0, 0}, {1, 1, 0}, {1, 1, 1}}})));
+  // d1 utterance 1 holds two audio steps but its audio is not observed: masked (and zeroed below).
+  EXPECT_TRUE(torch::equal(b.sequence_mask[1], bool_mask({{{1, 1}, {0, 0}, {0, 0}}, {{1, 0}, {0, 0}, {0, 0}}})));
+  // Every stored value here is non-zero, so "non-zero" must coincide with the mask: zeros beyond
+  // each length, at padding and where the modality is missing.
+  EXPECT_TRUE(torch::equal(text.ne(0).any(-1), b.sequence_mask[0]));
+  EXPECT_TRUE(torch::equal(audio.ne(0).any(-1), b.sequence_mask[1]));
+  // Values: step s of dialogue d utterance u, column j = 1000d + 100u + 10s + j (+0.5 audio).
+  EXPECT_EQ(text[0][0][0][1].item<float>(), 2001.0f);
+  EXPECT_EQ(text[1][1][1][1].item<float>(), 1111.0f);
+  EXPECT_EQ(text[1][2][2][0].item<float>(), 1220.0f);
+  EXPECT_EQ(audio[0][0][1][2].item<float>(), 2012.5f);
+  EXPECT_EQ(audio[1][0][0][0].item<float>(), 1000.5f);
+}
+
+TEST(Collate, SequencesFollowTheLayoutTheDeviceAndFlatten) {
+  const Dataset ds = testing::tiny_dataset_with_sequences();
+  const DialogueBatch b = collate({&ds.dialogues[0], &ds.dialogues[1]}, ds.info);
+  const DialogueBatch t = b.time_major();
+  for (int m = 0; m < 2; ++m) {
+    EXPECT_EQ(t.sequence[m].size(0), 3);  // T first
+    EXPECT_TRUE(t.sequence[m].is_contiguous());
+    EXPECT_TRUE(torch::equal(t.sequence[m].transpose(0, 1), b.sequence[m]));
+    EXPECT_TRUE(torch::equal(t.sequence_mask[m].transpose(0, 1), b.sequence_mask[m]));
+    EXPECT_TRUE(torch::equal(t.batch_major().sequence[m], b.sequence[m]));
+    EXPECT_TRUE(torch::equal(b.to(torch::Device(torch::kCPU)).sequence_mask[m], b.sequence_mask[m]));
+  }
+  // (B, T, L, D) -> (B*T, L, D): slot (b, t) is row b*T + t.
+  const torch::Tensor flat = flatten_utterances(b.sequence[0]);
+  EXPECT_EQ(flat.sizes(), (std::vector<int64_t>{6, 3, 2}));
+  EXPECT_TRUE(torch::equal(flat[1 * 3 + 2], b.sequence[0][1][2]));
+  EXPECT_EQ(flatten_utterances(b.sequence_mask[0]).sizes(), (std::vector<int64_t>{6, 3}));
+  EXPECT_FALSE(flatten_utterances(torch::Tensor()).defined());
+  EXPECT_THROW(flatten_utterances(torch::zeros({4})), Error);
+}
+
+TEST(Collate, SequencesAreUndefinedWithoutAndAtLeastOneStepLong) {
+  const Dataset plain = testing::tiny_dataset();
+  const DialogueBatch p = collate({&plain.dialogues[0], &plain.dialogues[1]}, plain.info);
+  for (int m = 0; m < kNumModalities; ++m) {
+    EXPECT_FALSE(p.sequence[m].defined()) << m;
+    EXPECT_FALSE(p.sequence_mask[m].defined()) << m;
+  }
+  // Every audio sequence of the batch is empty: L = 1, all masked, all zero.
+  Dataset ds = testing::tiny_dataset_with_sequences();
+  SequenceFeatures none(3);
+  none.append(nullptr, 0);
+  ds.dialogues[2].sequences[1] = none;
+  ds.validate("one empty audio sequence");
+  const DialogueBatch b = collate({&ds.dialogues[2]}, ds.info);
+  EXPECT_EQ(b.sequence[1].sizes(), (std::vector<int64_t>{1, 1, 1, 3}));
+  EXPECT_FALSE(b.sequence_mask[1].any().item<bool>());
+  EXPECT_EQ(b.sequence[1].abs().sum().item<float>(), 0.0f);
+}
+
+TEST(Collate, RejectsMissingSequencesWhenTheDatasetDeclaresThem) {
+  Dataset ds = testing::tiny_dataset_with_sequences();
+  ds.dialogues[0].sequences[1] = SequenceFeatures();
+  try {
+    collate({&ds.dialogues[0]}, ds.info);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("dialogue 'd0' audio sequences hold 0 utterances of dim 0, expected 2 of dim 3"),
+              std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace merc::data

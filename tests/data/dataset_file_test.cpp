@@ -110,12 +110,45 @@ Dataset tiny_with_semantic() {
   return ds;
 }
 
+// tiny_dataset with per-utterance sequences (text dim 3, visual dim 2; no audio): text lengths
+// a: 2, 0 and c: 1, 3, 0; visual a: 1, 1 and c: 0, 2, 1; the empty dialogue holds none. Values
+// count up from 0.25, with bit patterns that must survive (-0.0, a denormal).
+Dataset tiny_with_sequences() {
+  Dataset ds = tiny_dataset();
+  ds.info.has_sequences = true;
+  const std::vector<std::vector<int64_t>> text_lengths = {{2, 0}, {}, {1, 3, 0}}, visual_lengths = {{1, 1}, {}, {0, 2, 1}};
+  float next = 0.25f;
+  for (size_t d = 0; d < ds.dialogues.size(); ++d) {
+    for (size_t m : {size_t{0}, size_t{2}}) {
+      SequenceFeatures s(ds.info.modality_dims[m]);
+      for (int64_t len : (m == 0 ? text_lengths : visual_lengths)[d]) {
+        std::vector<float> rows(static_cast<size_t>(len * s.dim));
+        for (float& v : rows) v = (next += 1.0f);
+        s.append(rows.data(), len);
+      }
+      ds.dialogues[d].sequences[m] = s;
+    }
+  }
+  ds.dialogues[0].sequences[0].values[1] = -0.0f;
+  ds.dialogues[2].sequences[2].values[3] = 1e-45f;
+  return ds;
+}
+
 bool same_bits(float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
 void expect_same_matrix(const FeatureMatrix& want, const FeatureMatrix& got, const std::string& what) {
   SCOPED_TRACE(what);
   EXPECT_EQ(got.rows, want.rows);
   EXPECT_EQ(got.cols, want.cols);
+  ASSERT_EQ(got.values.size(), want.values.size());
+  for (size_t i = 0; i < want.values.size(); ++i) EXPECT_TRUE(same_bits(got.values[i], want.values[i])) << i;
+}
+
+void expect_same_sequences(const SequenceFeatures& want, const SequenceFeatures& got, const std::string& what) {
+  SCOPED_TRACE(what);
+  EXPECT_EQ(got.empty(), want.empty());
+  EXPECT_EQ(got.dim, want.dim);
+  EXPECT_EQ(got.offsets, want.offsets);
   ASSERT_EQ(got.values.size(), want.values.size());
   for (size_t i = 0; i < want.values.size(); ++i) EXPECT_TRUE(same_bits(got.values[i], want.values[i])) << i;
 }
@@ -131,6 +164,7 @@ void expect_same_dataset(const Dataset& want, const Dataset& got) {
   EXPECT_EQ(got.info.notes, want.info.notes);
   EXPECT_EQ(got.info.semantic_dim, want.info.semantic_dim);
   EXPECT_EQ(got.info.semantic_source, want.info.semantic_source);
+  EXPECT_EQ(got.info.has_sequences, want.info.has_sequences);
   EXPECT_EQ(got.warnings, want.warnings);
   ASSERT_EQ(got.split_schemes.size(), want.split_schemes.size());
   for (size_t s = 0; s < want.split_schemes.size(); ++s) {
@@ -161,6 +195,9 @@ void expect_same_dataset(const Dataset& want, const Dataset& got) {
       expect_same_matrix(w.features[static_cast<size_t>(index_of(m))], g.features[static_cast<size_t>(index_of(m))],
                          modality_name(m));
     expect_same_matrix(w.semantic, g.semantic, "semantic");
+    for (Modality m : kAllModalities)
+      expect_same_sequences(w.sequences[static_cast<size_t>(index_of(m))], g.sequences[static_cast<size_t>(index_of(m))],
+                            std::string("sequences ") + modality_name(m));
   }
 }
 
@@ -192,8 +229,11 @@ using namespace dataset_file_test;
 
 TEST(DatasetFile, RoundTripIsExact) {
   TempDir dir;
-  for (const Dataset& ds : {tiny_dataset(), tiny_with_semantic()}) {
-    SCOPED_TRACE(ds.info.semantic_dim);
+  Dataset both = tiny_with_sequences();
+  both.info.semantic_dim = 1;
+  for (Dialogue& d : both.dialogues) d.semantic = FeatureMatrix(d.length(), 1);
+  for (const Dataset& ds : {tiny_dataset(), tiny_with_semantic(), tiny_with_sequences(), both}) {
+    SCOPED_TRACE(ds.info.semantic_dim + (ds.info.has_sequences ? 100 : 0));
     const std::string path = dir.file("tiny.safetensors");
     write_dataset_file(ds, path);
     expect_same_dataset(ds, read_dataset_file(path));
@@ -263,6 +303,86 @@ TEST(DatasetFile, FilesWithoutSemanticVectorsStayVersion1) {
   const Dataset got = read_dataset_file(dir.file("v1.safetensors"));
   EXPECT_EQ(got.info.semantic_dim, 0);
   for (const Dialogue& d : got.dialogues) EXPECT_TRUE(d.semantic.empty()) << d.id;
+}
+
+TEST(DatasetFile, SequencesAreWrittenAsFormatVersion3) {
+  TempDir dir;
+  const std::string path = dir.file("seq.safetensors");
+  write_dataset_file(tiny_with_sequences(), path);
+  const io::SafetensorsFile f = io::SafetensorsFile::open(path);
+  EXPECT_EQ(f.metadata().at("format_version"), "3");
+  EXPECT_EQ(nlohmann::json::parse(f.metadata().at("info"))["has_sequences"], true);
+  // Offsets over all 5 utterances in file order: a (2, 0), empty, c (1, 3, 0) -> S = 6 text steps.
+  const io::TensorView& off = f.tensor("sequence_offsets.text");
+  EXPECT_EQ(off.dtype, io::StDType::kI64);
+  std::vector<int64_t> got(6);
+  ASSERT_EQ(off.shape, (std::vector<int64_t>{6}));
+  std::memcpy(got.data(), off.data, 48);
+  EXPECT_EQ(got, (std::vector<int64_t>{0, 2, 2, 3, 6, 6}));
+  EXPECT_EQ(f.tensor("sequence.text").shape, (std::vector<int64_t>{6, 3}));
+  EXPECT_EQ(f.tensor("sequence.text").dtype, io::StDType::kF32);
+  std::memcpy(got.data(), f.tensor("sequence_offsets.visual").data, 48);
+  EXPECT_EQ(got, (std::vector<int64_t>{0, 1, 2, 2, 4, 5}));
+  EXPECT_EQ(f.tensor("sequence.visual").shape, (std::vector<int64_t>{5, 2}));
+  EXPECT_EQ(f.find("sequence.audio"), nullptr);  // the dataset has no audio
+  EXPECT_EQ(f.find("sequence_offsets.audio"), nullptr);
+}
+
+TEST(DatasetFile, StoredSequencesAreLoadedOnlyWhenAskedFor) {
+  TempDir dir;
+  const Dataset ds = tiny_with_sequences();
+  const std::string path = dir.file("seq.safetensors");
+  write_dataset_file(ds, path);
+  Dataset without = ds;
+  without.info.has_sequences = false;
+  for (Dialogue& d : without.dialogues) d.sequences = {};
+  expect_same_dataset(without, read_dataset_file(path, /*keep_sequences=*/false));
+  expect_same_dataset(without, read_dataset(path));  // ReadOptions::keep_sequences defaults to false
+  ReadOptions o;
+  o.keep_sequences = true;
+  expect_same_dataset(ds, read_dataset(path, o));
+}
+
+TEST(DatasetFile, InconsistentSequencesAreRejected) {
+  TempDir dir;
+  const std::string src = dir.file("seq.safetensors"), bad = dir.file("bad.safetensors");
+  write_dataset_file(tiny_with_sequences(), src);
+  using Md = std::map<std::string, std::string>;
+  using Ts = std::vector<io::TensorToWrite>;
+  const std::vector<int64_t> decreasing = {0, 2, 1, 3, 6, 6}, short_end = {0, 2, 2, 3, 5, 5}, bad_start = {1, 2, 2, 3, 6, 6};
+  auto set_text_offsets = [](const std::vector<int64_t>& v) {
+    return [&v](Md&, Ts& ts) {
+      for (auto& t : ts)
+        if (t.name == "sequence_offsets.text") t.data = v.data();
+    };
+  };
+  rewrite(src, bad, set_text_offsets(decreasing));
+  expect_read_error(bad, "sequence_offsets.text decrease at entry 2 (1 after 2)");
+  rewrite(src, bad, set_text_offsets(short_end));
+  expect_read_error(bad, "sequence_offsets.text end at 5 but tensor 'sequence.text' has 6 steps");
+  rewrite(src, bad, set_text_offsets(bad_start));
+  expect_read_error(bad, "sequence_offsets.text[0] is 1, expected 0");
+  // Checked even when the sequences are not loaded.
+  try {
+    read_dataset_file(bad, /*keep_sequences=*/false);
+    ADD_FAILURE() << "no error";
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("sequence_offsets.text[0] is 1"), std::string::npos) << e.what();
+  }
+  rewrite(src, bad, [](Md& md, Ts&) {
+    auto j = nlohmann::json::parse(md["info"]);
+    j.erase("has_sequences");
+    md["info"] = j.dump();
+  });
+  expect_read_error(bad, "unexpected tensor 'sequence");
+  rewrite(src, bad, [](Md&, Ts& ts) {
+    ts.erase(std::remove_if(ts.begin(), ts.end(), [](const io::TensorToWrite& t) { return t.name == "sequence.visual"; }),
+             ts.end());
+  });
+  expect_read_error(bad, "no tensor 'sequence.visual'");
+  // Version 2 does not define them: a v2 file carrying them is malformed, not silently read.
+  rewrite(src, bad, [](Md& md, Ts&) { md["format_version"] = "2"; });
+  expect_read_error(bad, "__metadata__.info has an unexpected key 'has_sequences'");
 }
 
 TEST(DatasetFile, InconsistentSemanticVectorsAreRejected) {
@@ -338,9 +458,9 @@ TEST(DatasetFile, SniffAndRegistryDetection) {
 TEST(DatasetFile, NewerVersionIsAClearError) {
   TempDir dir;
   write_dataset_file(tiny_dataset(), dir.file("a.safetensors"));
-  rewrite(dir.file("a.safetensors"), dir.file("v3.safetensors"), [](auto& md, auto&) { md["format_version"] = "3"; });
-  expect_read_error(dir.file("v3.safetensors"),
-                    "format_version 3 was written by a newer merc (this merc reads up to 2)");
+  rewrite(dir.file("a.safetensors"), dir.file("v4.safetensors"), [](auto& md, auto&) { md["format_version"] = "4"; });
+  expect_read_error(dir.file("v4.safetensors"),
+                    "format_version 4 was written by a newer merc (this merc reads up to 3)");
   rewrite(dir.file("a.safetensors"), dir.file("vx.safetensors"), [](auto& md, auto&) { md["format_version"] = "1.0"; });
   expect_read_error(dir.file("vx.safetensors"), "is not a version number");
   rewrite(dir.file("a.safetensors"), dir.file("v0.safetensors"), [](auto& md, auto&) { md["format_version"] = "0"; });
@@ -484,7 +604,10 @@ TEST(DatasetFile, DocumentedNumpySnippetReadsTheFile) {
   const std::string snippet = md.substr(code, md.find("```", code) - code);
 
   TempDir dir;
-  const Dataset ds = tiny_with_semantic();  // format version 2: the snippet reads it unchanged
+  Dataset ds = tiny_with_sequences();  // format version 3 (semantic vectors and sequences): the snippet reads it unchanged
+  ds.info.semantic_dim = 4;
+  ds.info.semantic_source = "qwen-keywords";
+  for (size_t d = 0; d < ds.dialogues.size(); ++d) ds.dialogues[d].semantic = tiny_with_semantic().dialogues[d].semantic;
   write_dataset_file(ds, dir.file("tiny.safetensors"));
   const std::string script = snippet + R"(
 import sys
@@ -503,6 +626,9 @@ out = {
     "semantic_bits": tensors["semantic"].view("<u4").ravel().tolist(),
     "semantic_shape": list(tensors["semantic"].shape),
     "semantic_dim": meta["info"]["semantic_dim"],
+    "sequence_offsets": tensors["sequence_offsets.visual"].tolist(),
+    "sequence_bits": tensors["sequence.visual"].view("<u4").ravel().tolist(),
+    "sequence_shape": list(tensors["sequence.visual"].shape),
 }
 with open(sys.argv[2], "w", encoding="utf-8") as f:
     json.dump(out, f)
@@ -514,7 +640,7 @@ with open(sys.argv[2], "w", encoding="utf-8") as f:
   std::ifstream out(dir.file("out.json"));
   const auto j = nlohmann::json::parse(out);
 
-  std::vector<uint32_t> text_bits, score_bits, semantic_bits;
+  std::vector<uint32_t> text_bits, score_bits, semantic_bits, sequence_bits;
   std::vector<int64_t> labels;
   std::vector<std::string> ids, transcripts;
   for (const auto& d : ds.dialogues) {
@@ -527,6 +653,7 @@ with open(sys.argv[2], "w", encoding="utf-8") as f:
     };
     append_bits(d.features[0].values, text_bits);
     append_bits(d.semantic.values, semantic_bits);
+    append_bits(d.sequences[2].values, sequence_bits);
     for (const auto& u : d.utterances) {
       uint32_t b;
       std::memcpy(&b, &u.score, 4);
@@ -549,6 +676,9 @@ with open(sys.argv[2], "w", encoding="utf-8") as f:
   EXPECT_EQ(j["semantic_bits"].get<std::vector<uint32_t>>(), semantic_bits);
   EXPECT_EQ(j["semantic_shape"].get<std::vector<int64_t>>(), (std::vector<int64_t>{5, 4}));
   EXPECT_EQ(j["semantic_dim"].get<int64_t>(), 4);
+  EXPECT_EQ(j["sequence_offsets"].get<std::vector<int64_t>>(), (std::vector<int64_t>{0, 1, 2, 2, 4, 5}));
+  EXPECT_EQ(j["sequence_bits"].get<std::vector<uint32_t>>(), sequence_bits);
+  EXPECT_EQ(j["sequence_shape"].get<std::vector<int64_t>>(), (std::vector<int64_t>{5, 2}));
 }
 
 }  // namespace

@@ -89,19 +89,25 @@ TEST(Summary, CountsPerSplitClassesLengthsAndJsonKeys) {
   EXPECT_NE(text.find("split 'given' (default)"), std::string::npos) << text;
 }
 
+// Named: test sources are compiled as a unity build.
+namespace dataset_test {
+// ds.validate must throw a FormatError whose problem contains `needle`.
+void expect_validate_problem(const Dataset& ds, const std::string& needle) {
+  try {
+    ds.validate("check.bin");
+    FAIL() << "expected FormatError containing " << needle;
+  } catch (const FormatError& e) {
+    EXPECT_NE(e.problem().find(needle), std::string::npos) << e.what();
+  }
+}
+}  // namespace dataset_test
+
 TEST(Dataset, ValidateChecksSemanticVectorShapes) {
-  auto expect_problem = [](const Dataset& ds, const std::string& needle) {
-    try {
-      ds.validate("sem.bin");
-      FAIL() << "expected FormatError containing " << needle;
-    } catch (const FormatError& e) {
-      EXPECT_NE(e.problem().find(needle), std::string::npos) << e.what();
-    }
-  };
+  const auto expect_problem = dataset_test::expect_validate_problem;
   Dataset ok = testing::tiny_dataset();
   ok.info.semantic_dim = 4;
   for (Dialogue& d : ok.dialogues) d.semantic = FeatureMatrix(d.length(), 4);
-  EXPECT_NO_THROW(ok.validate("sem.bin"));
+  EXPECT_NO_THROW(ok.validate("check.bin"));
   Dataset rows = ok;
   rows.dialogues[1].semantic = FeatureMatrix(2, 4);
   expect_problem(rows, "dialogue 'd1': semantic vectors are 2x4 but 3 utterances of dim 4 were expected");
@@ -114,6 +120,59 @@ TEST(Dataset, ValidateChecksSemanticVectorShapes) {
   Dataset huge = testing::tiny_dataset();
   huge.info.semantic_dim = int64_t{1} << 40;
   expect_problem(huge, "semantic vector dim 1099511627776 outside 0..");
+}
+
+TEST(Dataset, ValidateChecksSequenceShapes) {
+  const auto expect_problem = dataset_test::expect_validate_problem;
+  const Dataset ok = testing::tiny_dataset_with_sequences();
+  EXPECT_NO_THROW(ok.validate("check.bin"));
+  // d1's text offsets are {0, 1, 3, 6}: a corrupted entry breaks monotonicity.
+  Dataset decreasing = ok;
+  ASSERT_EQ(decreasing.dialogues[1].sequences[0].offsets, (std::vector<int64_t>{0, 1, 3, 6}));
+  decreasing.dialogues[1].sequences[0].offsets[2] = 0;
+  expect_problem(decreasing, "dialogue 'd1': text sequence offsets decrease at entry 2 (0 after 1)");
+  Dataset count = ok;
+  count.dialogues[1].sequences[0].offsets.pop_back();
+  expect_problem(count, "dialogue 'd1': text sequence offsets have 3 entries, expected 4 (utterances + 1)");
+  Dataset start = ok;
+  start.dialogues[0].sequences[1].offsets[0] = 1;
+  expect_problem(start, "dialogue 'd0': audio sequence offsets start at 1, expected 0");
+  Dataset values = ok;
+  values.dialogues[2].sequences[1].values.push_back(1.0f);
+  expect_problem(values, "dialogue 'd2': audio sequences hold 7 floats but the offsets describe 2 steps of dim 3");
+  Dataset huge = ok;  // an offset so large that steps * dim would overflow
+  huge.dialogues[2].sequences[1].offsets.back() = int64_t{1} << 62;
+  expect_problem(huge, "dialogue 'd2': audio sequences hold 6 floats but the offsets describe 4611686018427387904");
+  Dataset dim = ok;
+  dim.dialogues[0].sequences[0].dim = 3;
+  expect_problem(dim, "dialogue 'd0': text sequences have dim 3 but the modality has dim 2");
+  Dataset missing = ok;
+  missing.dialogues[2].sequences[0] = SequenceFeatures();
+  expect_problem(missing, "dialogue 'd2' has no text sequences but the dataset declares sequences");
+  Dataset undeclared = ok;
+  undeclared.info.has_sequences = false;
+  expect_problem(undeclared, "dialogue 'd0' has text sequences but the dataset declares none (has_sequences is false)");
+  Dataset absent_modality = ok;
+  absent_modality.dialogues[0].sequences[2] = SequenceFeatures(4);
+  expect_problem(absent_modality, "dialogue 'd0' has visual sequences but the dataset declares none (it has no such modality)");
+}
+
+TEST(Summary, ReportsSequenceLengthsOnlyWhenPresent) {
+  EXPECT_FALSE(summary_to_json(summarize(testing::tiny_dataset())).contains("sequences"));
+  EXPECT_EQ(summary_to_text(summarize(testing::tiny_dataset())).find("sequences"), std::string::npos);
+  const DatasetSummary s = summarize(testing::tiny_dataset_with_sequences());
+  const auto j = summary_to_json(s);
+  // Text lengths u + 1 over lengths 2, 3, 1: {1,2}, {1,2,3}, {1} -> max 3, mean 10/6.
+  EXPECT_EQ(j["sequences"]["text"]["max"], 3);
+  EXPECT_DOUBLE_EQ(j["sequences"]["text"]["mean"].get<double>(), 10.0 / 6.0);
+  EXPECT_EQ(j["sequences"]["text"]["empty"], 0);
+  // Audio (d + u) % 3: {0,1}, {1,2,0}, {2} -> max 2, 2 empty.
+  EXPECT_EQ(j["sequences"]["audio"]["max"], 2);
+  EXPECT_EQ(j["sequences"]["audio"]["empty"], 2);
+  EXPECT_FALSE(j["sequences"].contains("visual"));
+  const std::string text = summary_to_text(s);
+  EXPECT_NE(text.find("sequences   audio   max    2  mean 1.0 steps per utterance (2 without a step)"),
+            std::string::npos) << text;
 }
 
 TEST(Summary, MentionsSemanticVectorsOnlyWhenPresent) {

@@ -83,6 +83,107 @@ TEST(Mmsa, UnalignedUsesSequenceLengths) {
   EXPECT_TRUE(ds.warnings.empty());
 }
 
+// Named (not anonymous): test sources are compiled as a unity build.
+namespace mmsa_test {
+
+Dataset read_with_sequences(const std::string& rel) {
+  ReadOptions o;
+  o.keep_sequences = true;
+  return read_dataset(imer_fixture(rel), o);
+}
+
+// The kept steps of utterance u as rows.
+std::vector<std::vector<float>> steps_of(const Dialogue& d, Modality m, int64_t u) {
+  const SequenceFeatures& s = d.sequences[static_cast<size_t>(index_of(m))];
+  std::vector<std::vector<float>> out;
+  for (int64_t k = 0; k < s.length(u); ++k) out.emplace_back(s.step(u, k), s.step(u, k) + s.dim);
+  return out;
+}
+
+using Rows = std::vector<std::vector<float>>;
+
+// Every utterance: a sequence is empty exactly where the modality is not observed, and the mean of
+// its steps (summed in double, as the reader does) is the averaged feature row, bit for bit. The
+// averaged features equal those of a read without sequences.
+void expect_sequences_consistent_with_features(const Dataset& with, const Dataset& without) {
+  ASSERT_TRUE(with.info.has_sequences);
+  EXPECT_FALSE(without.info.has_sequences);
+  ASSERT_EQ(with.dialogues.size(), without.dialogues.size());
+  for (size_t i = 0; i < with.dialogues.size(); ++i) {
+    const Dialogue& d = with.dialogues[i];
+    EXPECT_TRUE(without.dialogues[i].sequences[0].empty());
+    for (Modality m : kAllModalities) {
+      const auto k = static_cast<size_t>(index_of(m));
+      EXPECT_EQ(d.features[k].values, without.dialogues[i].features[k].values) << d.id << " " << modality_name(m);
+      const SequenceFeatures& s = d.sequences[k];
+      ASSERT_EQ(s.num_utterances(), d.length());
+      for (int64_t u = 0; u < d.length(); ++u) {
+        SCOPED_TRACE(d.utterances[static_cast<size_t>(u)].id + " " + modality_name(m));
+        EXPECT_EQ(s.length(u) == 0, !d.is_present(u, m));
+        if (s.length(u) == 0) continue;
+        for (int64_t j = 0; j < s.dim; ++j) {
+          double sum = 0.0;
+          for (int64_t t = 0; t < s.length(u); ++t) sum += s.step(u, t)[j];
+          EXPECT_EQ(static_cast<float>(sum / static_cast<double>(s.length(u))), d.features[k].row(u)[j]) << j;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace mmsa_test
+
+TEST(Mmsa, AlignedKeepsTheValidStepsAsSequences) {
+  using mmsa_test::Rows;
+  using mmsa_test::steps_of;
+  const Dataset ds = mmsa_test::read_with_sequences("mmsa/MOSI/aligned_50.pkl");
+  EXPECT_TRUE(ds.info.has_sequences);
+  mmsa_test::expect_sequences_consistent_with_features(ds, read_dataset(imer_fixture("mmsa/MOSI/aligned_50.pkl")));
+  const Dialogue& a = dialogue_by_id(ds, "vidA");
+  ASSERT_EQ(a.utterances[1].id, "vidA_10");
+  // The text mask [1,1,0,0] keeps two steps; the non-zero [PAD] step [9,9,9] is not kept.
+  EXPECT_EQ(steps_of(a, Modality::kText, 1), (Rows{{1, 2, 3}, {3, 4, 5}}));
+  EXPECT_EQ(steps_of(a, Modality::kAudio, 1), (Rows{{0, 1}, {2, 3}}));  // -inf -> 0, as in the mean
+  EXPECT_EQ(steps_of(a, Modality::kVisual, 1), (Rows{{1, 1}, {3, 3}}));
+  EXPECT_EQ(steps_of(a, Modality::kText, 0), (Rows{{4, 4, 4}}));  // mask [1,0,0,0]: [8,8,8] is not kept
+  EXPECT_EQ(steps_of(a, Modality::kAudio, 0), (Rows{{1, 1}}));
+  EXPECT_EQ(a.sequences[2].length(0), 0);  // all-zero vision: no valid step, not observed
+  const Dialogue& c = dialogue_by_id(ds, "vidC");
+  ASSERT_EQ(c.length(), 2);
+  EXPECT_EQ(steps_of(c, Modality::kVisual, 0), (Rows{{0, 1}}));  // NaN -> 0
+  // The mask, not the values, decides: the all-zero step 1 is kept, the non-zero step 3 is not.
+  EXPECT_EQ(steps_of(c, Modality::kText, 1), (Rows{{1, 1, 1}, {0, 0, 0}, {2, 2, 2}}));
+  EXPECT_EQ(row_of(c, Modality::kText, 1), (std::vector<float>{1, 1, 1}));
+  // No mask for audio: all-zero steps are padding, the later non-zero step is kept (float64 source).
+  EXPECT_EQ(steps_of(c, Modality::kAudio, 1), (Rows{{0.5f, 0}, {1.5f, 2}}));
+  EXPECT_EQ(row_of(c, Modality::kAudio, 1), (std::vector<float>{1, 1}));
+  EXPECT_EQ(ds.warnings.size(), 1u);  // the NaN, counted once as without sequences
+}
+
+TEST(Mmsa, UnalignedKeepsTheFirstLengthSteps) {
+  using mmsa_test::Rows;
+  using mmsa_test::steps_of;
+  const Dataset ds = mmsa_test::read_with_sequences("mmsa/MOSI/unaligned_50.pkl");
+  mmsa_test::expect_sequences_consistent_with_features(ds, read_dataset(imer_fixture("mmsa/MOSI/unaligned_50.pkl")));
+  EXPECT_EQ(ds.dialogues[0].sequences[1].dim, 2);
+  const Dialogue& v1 = dialogue_by_id(ds, "v1");
+  EXPECT_EQ(steps_of(v1, Modality::kText, 0), (Rows{{1, 2}, {3, 4}}));
+  EXPECT_EQ(steps_of(v1, Modality::kAudio, 0), (Rows{{1, 0}, {3, 2}}));  // length 2: [7,7] beyond it
+  EXPECT_EQ(steps_of(v1, Modality::kVisual, 0), (Rows{{2}, {4}, {6}}));
+  EXPECT_EQ(v1.sequences[1].length(1), 0);  // audio_lengths = 0
+  EXPECT_EQ(steps_of(v1, Modality::kVisual, 1), (Rows{{1}}));
+  const Dialogue& v3 = dialogue_by_id(ds, "v3");
+  ASSERT_EQ(v3.length(), 2);
+  // No text_bert: an all-zero step is padding even between non-zero steps.
+  EXPECT_EQ(steps_of(v3, Modality::kText, 1), (Rows{{1, 1}, {3, 3}}));
+  // Lengths decide for audio / vision: all-zero steps inside the length are kept (and averaged).
+  EXPECT_EQ(steps_of(v3, Modality::kAudio, 1), (Rows{{2, 1}, {0, 0}, {4, 3}}));
+  EXPECT_EQ(row_of(v3, Modality::kAudio, 1), (std::vector<float>{2.0f, static_cast<float>(4.0 / 3.0)}));
+  EXPECT_EQ(steps_of(v3, Modality::kVisual, 1), (Rows{{0}, {2}, {0}, {6}}));
+  EXPECT_EQ(row_of(v3, Modality::kVisual, 1), (std::vector<float>{2}));
+  EXPECT_NO_THROW(ds.validate("unaligned"));
+}
+
 TEST(Mmsa, BrokenFilesAreFormatErrors) {
   const auto read = [](const std::string& rel) {
     ReadOptions o;

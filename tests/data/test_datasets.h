@@ -1,6 +1,8 @@
 #pragma once
 // Small hand-built datasets shared by the data-layer tests.
 
+#include <vector>
+
 #include "merc/data/dataset.h"
 
 namespace merc::data::testing {
@@ -42,6 +44,32 @@ inline Dataset tiny_dataset() {
     ds.dialogues.push_back(std::move(dlg));
   }
   ds.split_schemes.push_back({"given", {{"train", {0, 1}}, {"test", {2}}}});
+  return ds;
+}
+
+// tiny_dataset with per-utterance sequences: dialogue d's utterance u has u + 1 text steps and
+// (d + u) % 3 audio steps (so some are empty); step s of text holds 1000*d + 100*u + 10*s + j in
+// column j, audio likewise + 0.5. (d1's utterance 1 keeps its audio steps in the dataset although
+// the audio is marked not observed: collate must zero them.)
+inline Dataset tiny_dataset_with_sequences() {
+  Dataset ds = tiny_dataset();
+  ds.info.has_sequences = true;
+  for (int64_t d = 0; d < static_cast<int64_t>(ds.dialogues.size()); ++d) {
+    Dialogue& dlg = ds.dialogues[static_cast<size_t>(d)];
+    dlg.sequences[0] = SequenceFeatures(2);
+    dlg.sequences[1] = SequenceFeatures(3);
+    for (int64_t u = 0; u < dlg.length(); ++u) {
+      const int64_t lengths[2] = {u + 1, (d + u) % 3};
+      for (int m = 0; m < 2; ++m) {
+        SequenceFeatures& s = dlg.sequences[static_cast<size_t>(m)];
+        std::vector<float> rows;
+        for (int64_t st = 0; st < lengths[m]; ++st)
+          for (int64_t j = 0; j < s.dim; ++j)
+            rows.push_back(static_cast<float>(1000 * d + 100 * u + 10 * st + j) + (m == 1 ? 0.5f : 0.0f));
+        s.append(rows.data(), lengths[m]);
+      }
+    }
+  }
   return ds;
 }
 

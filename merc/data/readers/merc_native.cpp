@@ -8,8 +8,8 @@ bool detect_merc_native(const Probe& probe) {
   return !probe.is_directory && !probe.pickle && is_merc_dataset_file(probe.path.string());
 }
 
-Dataset read_merc_native(const Probe& probe, const ReadOptions& /*options*/) {
-  return read_dataset_file(probe.path.string());
+Dataset read_merc_native(const Probe& probe, const ReadOptions& options) {
+  return read_dataset_file(probe.path.string(), options.keep_sequences);
 }
 
 }  // namespace merc::data

@@ -8,7 +8,8 @@ namespace merc::data {
 
 // True for a regular file whose safetensors header says __metadata__.format == "merc.dataset".
 bool detect_merc_native(const Probe& probe);
-// read_dataset_file(probe.path); options are not used (the file is self-contained).
+// read_dataset_file(probe.path, options.keep_sequences); no other option is used (the file is
+// self-contained).
 Dataset read_merc_native(const Probe& probe, const ReadOptions& options);
 
 }  // namespace merc::data

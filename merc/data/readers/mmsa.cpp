@@ -116,11 +116,14 @@ SplitView view_split(const PyValue& root, const char* name, const std::string& s
 
 // Mean over the valid steps of sample `n` of modality `m` into `out` (D values). Returns false
 // when no step is valid (out is zeroed). Counts non-finite values replaced by 0 (except audio
-// -inf, which MMSA itself maps to 0).
-bool mean_valid_steps(const SplitView& v, int m, int64_t n, float* out, int64_t* nonfinite) {
+// -inf, which MMSA itself maps to 0). When `keep` is given, the valid steps (cleaned the same
+// way, as float32) are appended to it as the next utterance: the kept sequence and the mean see
+// exactly the same rows.
+bool mean_valid_steps(const SplitView& v, int m, int64_t n, float* out, int64_t* nonfinite, SequenceFeatures* keep) {
   const NdArray& a = *v.seq[m];
   const int64_t T = a.shape[1], D = a.shape[2];
   std::vector<double> sum(static_cast<size_t>(D), 0.0), row(static_cast<size_t>(D));
+  std::vector<float> steps;  // the kept rows, (count, D)
   int64_t count = 0;
   for (int64_t t = 0; t < T; ++t) {
     bool any = false;
@@ -138,8 +141,11 @@ bool mean_valid_steps(const SplitView& v, int m, int64_t n, float* out, int64_t*
     if (!v.lengths[m].empty()) valid = t < v.lengths[m][static_cast<size_t>(n)];
     if (!valid) continue;
     for (int64_t j = 0; j < D; ++j) sum[static_cast<size_t>(j)] += row[static_cast<size_t>(j)];
+    if (keep)
+      for (int64_t j = 0; j < D; ++j) steps.push_back(static_cast<float>(row[static_cast<size_t>(j)]));
     ++count;
   }
+  if (keep) keep->append(steps.data(), count);
   for (int64_t j = 0; j < D; ++j)
     out[j] = count ? static_cast<float>(sum[static_cast<size_t>(j)] / static_cast<double>(count)) : 0.0f;
   return count > 0;
@@ -195,8 +201,10 @@ Dataset read(const Probe& probe, const ReadOptions& options) {
     ds.info.modality_dims[static_cast<size_t>(m)] = splits[0].seq[m]->shape[2];
     ds.info.modality_sources[static_cast<size_t>(m)] = fmt::format("MMSA {} (mean over valid steps)", keys[m]);
   }
-  ds.info.notes = "MMSA aligned/unaligned pickle; clips grouped by video id; sequences averaged over valid steps; "
-                  "label = regression score >= 0";
+  ds.info.has_sequences = options.keep_sequences;
+  ds.info.notes = "MMSA aligned/unaligned pickle; clips grouped by video id; sequences averaged over valid steps";
+  if (options.keep_sequences) ds.info.notes += " (the valid steps are also kept as per-utterance sequences)";
+  ds.info.notes += "; label = regression score >= 0";
 
   // Group samples by (split, video) in first-appearance order.
   SplitScheme scheme;
@@ -233,7 +241,11 @@ Dataset read(const Probe& probe, const ReadOptions& options) {
       dlg.id = first ? video : video + "@" + v.name;
       if (!first) ++renamed;
       const int64_t L = static_cast<int64_t>(samples.size());
-      for (int m = 0; m < 3; ++m) dlg.features[static_cast<size_t>(m)] = FeatureMatrix(L, ds.info.modality_dims[static_cast<size_t>(m)]);
+      for (int m = 0; m < 3; ++m) {
+        const int64_t dim = ds.info.modality_dims[static_cast<size_t>(m)];
+        dlg.features[static_cast<size_t>(m)] = FeatureMatrix(L, dim);
+        if (options.keep_sequences) dlg.sequences[static_cast<size_t>(m)] = SequenceFeatures(dim);
+      }
       for (int64_t u = 0; u < L; ++u) {
         const Sample& s = samples[static_cast<size_t>(u)];
         Utterance utt;
@@ -246,7 +258,8 @@ Dataset read(const Probe& probe, const ReadOptions& options) {
         utt.label = binary_label_from_score(score);
         if (!v.raw_text.empty()) utt.transcript = v.raw_text[static_cast<size_t>(s.n)];
         for (int m = 0; m < 3; ++m) {
-          if (mean_valid_steps(v, m, s.n, dlg.features[static_cast<size_t>(m)].row(u), &nonfinite)) continue;
+          SequenceFeatures* keep = options.keep_sequences ? &dlg.sequences[static_cast<size_t>(m)] : nullptr;
+          if (mean_valid_steps(v, m, s.n, dlg.features[static_cast<size_t>(m)].row(u), &nonfinite, keep)) continue;
           if (dlg.present.empty()) dlg.present.assign(static_cast<size_t>(L * kNumModalities), 1);
           dlg.present[static_cast<size_t>(u * kNumModalities + m)] = 0;
         }

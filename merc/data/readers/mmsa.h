@@ -14,7 +14,10 @@
 //   lengths are present, else non-zero rows. audio -inf is set to 0 first (as MMSA's loader does);
 //   any other non-finite value is set to 0 and reported in one warning. A sample with no valid
 //   step gets a zero vector and is marked not observed. (MMSA's own `need_normalized` mean divides
-//   by all T steps including padding; sequence models will need a future sequence store.)
+//   by all T steps including padding.)
+// With ReadOptions::keep_sequences the valid steps themselves (cleaned as above, as float32) are
+// also kept as Dialogue::sequences (DatasetInfo::has_sequences): a sample with no valid step has
+// length 0. The averaged features are filled either way.
 //
 // Samples are grouped into dialogues by video id (the part of `id` before "$_$"); an id without
 // the separator is its own dialogue. Utterance ids are "<video>_<clip>" (the CMU-MOSI uid form

@@ -22,6 +22,11 @@ struct ReadOptions {
   // Per-utterance semantic vectors (<dir>/<uid>.npy, load_semantic_folder), applied by read_dataset
   // after whichever reader read the input, so every format takes them. Empty = none added.
   std::filesystem::path semantic_dir;
+  // Keep per-utterance sequences (Dialogue::sequences) where the input has them: the MMSA reader
+  // keeps each sample's valid steps, a native merc file its stored sequences. Off (the default):
+  // one averaged vector per utterance only, and a native file's sequences are not loaded. Other
+  // formats have no sequences and ignore it.
+  bool keep_sequences = false;
 };
 
 // What detection and reading get: the input path and, when it is a pickle file, its parsed root
