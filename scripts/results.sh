@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Reproduces the numbers in docs/results.md. Usage: scripts/results.sh [mosi_poria|mosi_poria_testmax|
-# mosi_poria_sweep|mosi_sweep|meld|graph_mosi|graph_text|imer_mosi|cadgl_mosi|cadgl_weights|cadgl_ablations|all]
+# mosi_poria_sweep|mosi_sweep|meld|graph_mosi|graph_text|imer_mosi|cadgl_mosi|cadgl_weights|cadgl_ablations|
+# rohydr_mosi|rohydr_ablations|all]
 # Runs go to runs/results/<name>/ (re-running resumes unfinished work). One torch thread per run.
 set -euo pipefail
 MERC=${MERC:-./build/merc}
@@ -130,6 +131,26 @@ cadgl_ablations() {
   done
   cadgl_eval_all "${dirs[@]}"
 }
+# Issue 16: RoHyDR against comp, gcnet and bc_lstm, each trained and tested under RoHyDR's IMDer
+# protocol at rates 0.0-0.7 (rate 0 = complete), standard split, validation selection. The
+# baselines run their own MOSI experiment with the protocol swapped and one video per batch, as
+# rohydr_mosi.yaml: the IMDer schedule counts batches, and with a few large batches per partition
+# its round(N/10)*10 is 0 and the 10 validation / 31 test videos would be evaluated complete.
+IMDER_CONDITIONS=complete,imder:0.1,imder:0.2,imder:0.3,imder:0.4,imder:0.5,imder:0.6,imder:0.7
+rohydr_mosi() {
+  for m in ${MODELS:-bc_lstm gcnet comp rohydr}; do
+    "$MERC" sweep --config configs/experiments/${m}_mosi.yaml --set train.batch_size=1 \
+      --conditions ${CONDITIONS:-$IMDER_CONDITIONS} --seeds ${SEEDS:-1,2,3} --threads 1 --out "$OUT/rohydr_cmp_$m"
+  done
+}
+rohydr_ablations() {
+  # No diffusion generator (reconstructor only), no adversarial fusion recovery, score_sde.
+  for ab in generator=none adversarial=false generator=score_sde; do
+    "$MERC" sweep --config configs/experiments/rohydr_mosi.yaml --set model.$ab \
+      --conditions ${CONDITIONS:-imder:0.3,imder:0.7} --seeds ${SEEDS:-1,2,3} --threads 1 \
+      --out "$OUT/rohydr_ablation_${ab/=/_}"
+  done
+}
 case "$what" in
   mosi_poria) mosi_poria ;;
   mosi_sweep) mosi_sweep ;;
@@ -142,6 +163,8 @@ case "$what" in
   cadgl_mosi) cadgl_mosi ;;
   cadgl_weights) cadgl_weights ;;
   cadgl_ablations) cadgl_ablations ;;
-  all) mosi_poria; mosi_poria_testmax; mosi_poria_sweep; mosi_sweep; meld; graph_mosi; graph_text; imer_mosi; cadgl_weights; cadgl_mosi; cadgl_ablations ;;
-  *) echo "usage: $0 [mosi_poria|mosi_poria_testmax|mosi_poria_sweep|mosi_sweep|meld|graph_mosi|graph_text|imer_mosi|cadgl_mosi|cadgl_weights|cadgl_ablations|all]" >&2; exit 2 ;;
+  rohydr_mosi) rohydr_mosi ;;
+  rohydr_ablations) rohydr_ablations ;;
+  all) mosi_poria; mosi_poria_testmax; mosi_poria_sweep; mosi_sweep; meld; graph_mosi; graph_text; imer_mosi; cadgl_weights; cadgl_mosi; cadgl_ablations; rohydr_mosi; rohydr_ablations ;;
+  *) echo "usage: $0 [mosi_poria|mosi_poria_testmax|mosi_poria_sweep|mosi_sweep|meld|graph_mosi|graph_text|imer_mosi|cadgl_mosi|cadgl_weights|cadgl_ablations|rohydr_mosi|rohydr_ablations|all]" >&2; exit 2 ;;
 esac

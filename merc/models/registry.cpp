@@ -12,6 +12,7 @@
 #include "merc/models/mmgcn.h"
 #include "merc/models/moed.h"
 #include "merc/models/momke.h"
+#include "merc/models/rohydr.h"
 
 namespace merc::models {
 
@@ -179,6 +180,28 @@ const std::vector<ModelEntry>& model_registry() {
                 c.imagination_hidden = 4;
                 c.align_dim = 2;
                 c.num_layers = 2;
+              }),
+          model_row<RohydrModel, RohydrConfig>(
+              "rohydr",
+              "RoHyDR: MulT backbone + diffusion recovery of missing modalities (DiT/DDIM or VE-SDE) + RCAN "
+              "reconstructor + adversarial fusion recovery, multi-stage optimisation (Siowllience/RoHyDR)",
+              [](RohydrConfig& c) {
+                c.d_model = 4;
+                c.num_heads = 2;
+                c.layers = 1;
+                c.dit_hidden = 4;
+                c.dit_depth = 1;
+                c.dit_heads = 2;
+                c.train_timesteps = 10;
+                c.sampling_steps = 3;
+                c.sde_steps = 3;
+                c.rec_blocks = 1;
+                c.rec_reduction = 2;
+                c.rec_hidden1 = 5;
+                c.rec_hidden2 = 6;
+                c.disc_hidden1 = 5;
+                c.disc_hidden2 = 4;
+                c.pretrain_epochs = 1;
               }),
       },
       "model");

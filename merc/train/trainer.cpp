@@ -265,6 +265,9 @@ TrainResult train_model(const ExperimentConfig& config_in, const data::Dataset& 
         task_loss = loss.compute(out.logits, dev);
         torch::Tensor total = task_loss * out.task_loss_weight;
         for (const auto& [name, aux] : out.aux_losses) total = total + aux;
+        // A substep with nothing to learn on this batch (no loss term depends on a parameter, e.g.
+        // an adversarial step with fewer than two eligible rows) takes no step.
+        if (!total.requires_grad()) continue;
         if (!std::isfinite(total.item<double>()))
           throw Error(fmt::format("training diverged: the loss is {} at epoch {} batch {}; lower train.lr or set "
                                   "train.clip_norm", total.item<double>(), epoch + 1, bi + 1));

@@ -55,27 +55,6 @@ std::shared_ptr<CadglModel> make_model(const CadglConfig& c, const ModelDims& di
   return m;
 }
 
-// All four sweep dialogues; the protocol removes audio of (0,1), text of (0,2), visual of (2,0),
-// audio and visual of (2,3), text of (3,0). Visual of (1,0) is missing in the data itself.
-data::DialogueBatch protocol_batch(const data::Dataset& ds, bool dbl) {
-  data::DialogueBatch b = testing::collate_indices(ds, {0, 1, 2, 3});
-  torch::Tensor keep = torch::ones_like(b.modality_mask);
-  auto drop = [&](int64_t d, int64_t t, Modality m) { keep[d][t][static_cast<int64_t>(m)] = false; };
-  drop(0, 1, Modality::kAudio);
-  drop(0, 2, Modality::kText);
-  drop(2, 0, Modality::kVisual);
-  drop(2, 3, Modality::kAudio);
-  drop(2, 3, Modality::kVisual);
-  drop(3, 0, Modality::kText);
-  data::apply_missing(b, keep);
-  if (dbl)
-    for (int m = 0; m < data::kNumModalities; ++m) {
-      b.features[m] = b.features[m].to(torch::kFloat64);
-      b.unmasked_features[m] = b.unmasked_features[m].to(torch::kFloat64);
-    }
-  return b;
-}
-
 // ---- The dense recomputation (double), written from the definition in cadgl.h. ----
 // One dialogue's graph by its definition, entry by entry (availability over the used modalities).
 torch::Tensor dense_graph(const std::vector<int64_t>& spk, const std::vector<std::vector<double>>& lam) {
@@ -190,7 +169,7 @@ TEST(Cadgl, DefaultForwardEqualsADenseRecomputation) {
   const ModelDims dims = model_dims(ds.info, {}, data::Task::kClassification);
   const CadglConfig c = pin_config();
   auto model = make_model(c, dims, /*dbl=*/true);
-  const data::DialogueBatch b = protocol_batch(ds, true);
+  const data::DialogueBatch b = testing::protocol_batch(ds, true);
   const ModelOutput out = model->forward(b, {});
   const DenseResult expected = dense_forward(*model, b, c.num_layers);
   ASSERT_EQ(out.logits.sizes(), expected.logits.sizes());
@@ -232,7 +211,7 @@ TEST(Cadgl, MissingModalitiesContributeZerosNotStaleValues) {
   const data::Dataset ds = testing::sweep_dataset();
   const ModelDims dims = model_dims(ds.info, {}, data::Task::kClassification);
   auto model = make_model(small_config(), dims, false);
-  data::DialogueBatch b = protocol_batch(ds, false);
+  data::DialogueBatch b = testing::protocol_batch(ds, false);
   const torch::Tensor before = model->forward(b, {}).logits;
   // Garbage in every slot the protocol or the data marked missing: nothing may change.
   for (int m = 0; m < data::kNumModalities; ++m) {
@@ -255,7 +234,7 @@ TEST(Cadgl, ReconstructionLossOnlyOnEntriesTheProtocolRemoved) {
   // The weight scales it; 0 and the "no imagination" ablation drop it.
   CadglConfig c = small_config();
   c.recon_weight = 2.5;
-  const data::DialogueBatch b = protocol_batch(ds, false);
+  const data::DialogueBatch b = testing::protocol_batch(ds, false);
   const double base = make_model(small_config(), dims, false)->forward(b, {}).aux_losses.at("recon").item<double>();
   EXPECT_GT(base, 0.0);
   EXPECT_NEAR(make_model(c, dims, false)->forward(b, {}).aux_losses.at("recon").item<double>(), 2.5 * base, 1e-6);
@@ -273,7 +252,7 @@ TEST(Cadgl, ConsistencyLossIsOneMinusCosineOverSameLabelPairs) {
     c.dropout = 0.0;  // training mode, deterministic
     auto model = make_model(c, dims, true);
     model->train();
-    data::DialogueBatch b = protocol_batch(ds, true);
+    data::DialogueBatch b = testing::protocol_batch(ds, true);
     // One real utterance without a target: it must take part in no pair.
     b.label[0][0] = -1;
     b.score[0][0] = std::nanf("");
@@ -306,7 +285,7 @@ TEST(Cadgl, ConsistencyLossIsOneMinusCosineOverSameLabelPairs) {
 TEST(Cadgl, AblationSwitchesChangeWhatTheyName) {
   const data::Dataset ds = testing::sweep_dataset();
   const ModelDims dims = model_dims(ds.info, {}, data::Task::kClassification);
-  const data::DialogueBatch b = protocol_batch(ds, false);
+  const data::DialogueBatch b = testing::protocol_batch(ds, false);
   const torch::Tensor base = make_model(small_config(), dims, false)->forward(b, {}).logits;
   auto params = [&](const CadglConfig& c) {
     std::map<std::string, std::vector<int64_t>> s;
@@ -375,7 +354,7 @@ TEST(Cadgl, PrecomputedKeywordsReadTheSemanticVectorsMaskedByText) {
   CadglConfig c = pin_config();
   c.keywords = "precomputed";
   auto model = make_model(c, dims, /*dbl=*/true);
-  data::DialogueBatch b = protocol_batch(ds, true);
+  data::DialogueBatch b = testing::protocol_batch(ds, true);
   b.semantic = b.semantic.to(torch::kFloat64);
   const ModelOutput out = model->forward(b, {});
   // k = Linear(K -> H)(s) times λ^t: the fused z ends with [k ‖ c]; check k by hand per utterance.
@@ -415,7 +394,7 @@ TEST(Cadgl, AdjointGradientsMatchBackpropagationThroughTheSolver) {
     c.dropout = 0.0;
     auto model = make_model(c, dims, true);
     model->train();
-    const data::DialogueBatch b = protocol_batch(ds, true);
+    const data::DialogueBatch b = testing::protocol_batch(ds, true);
     const ModelOutput out = model->forward(b, {});
     torch::Tensor loss = testing::task_loss(out.logits, b, data::Task::kClassification);
     for (const auto& [name, l] : out.aux_losses) loss = loss + l;
@@ -437,7 +416,7 @@ TEST(Cadgl, AnyModalitySubsetAndRegression) {
       const ModelDims dims = model_dims(ds.info, mods, task);
       auto model = make_model(small_config(), dims, false);
       model->train();
-      const data::DialogueBatch b = protocol_batch(ds, false);
+      const data::DialogueBatch b = testing::protocol_batch(ds, false);
       const ModelOutput out = model->forward(b, {});
       EXPECT_EQ(out.logits.size(2), dims.output_dim());
       EXPECT_TRUE(torch::isfinite(out.logits).all().item<bool>());

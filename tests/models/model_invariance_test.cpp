@@ -22,6 +22,7 @@
 #include "merc/models/moed.h"
 #include "merc/models/momke.h"
 #include "merc/models/registry.h"
+#include "merc/models/rohydr.h"
 #include "model_test_util.h"
 
 namespace merc::models {
@@ -175,6 +176,9 @@ void shrink_widths(ModelConfig& config) {
     c->text_proj_dim = 5, c->rnn_hidden_dim = 2, c->graph_hidden_dim = 3;
   } else if (auto* c = dynamic_cast<CadglConfig*>(&config)) {
     c->hidden_dim = 4, c->speaker_dim = 2, c->imagination_hidden = 5, c->align_dim = 3;
+  } else if (auto* c = dynamic_cast<RohydrConfig*>(&config)) {
+    c->d_model = 4, c->num_heads = 2, c->dit_hidden = 4, c->dit_heads = 2, c->rec_reduction = 2;
+    c->rec_hidden1 = 5, c->rec_hidden2 = 6, c->disc_hidden1 = 5, c->disc_hidden2 = 4;
   } else {
     FAIL() << "no width shrink for model " << config.name << ": add it here";
   }

@@ -9,6 +9,7 @@
 
 #include "merc/data/batch.h"
 #include "merc/data/dataset.h"
+#include "merc/data/missing_protocol.h"
 #include "merc/models/model.h"
 
 namespace merc::models::testing {
@@ -66,6 +67,28 @@ inline torch::Tensor task_loss(const torch::Tensor& logits, const data::Dialogue
   const auto C = logits.size(-1);
   return torch::nn::functional::cross_entropy(logits.reshape({-1, C}), b.label.reshape({-1}),
                                               torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-1));
+}
+
+// Dialogues 0-3 of sweep_dataset() with protocol-removed entries (apply_missing): single missing
+// modalities, one utterance with two missing (dialogue 2, utterance 3), and dialogue 1 utterance 0
+// whose visual the DATA lacks. `dbl`: features (and their unmasked copies) in float64.
+inline data::DialogueBatch protocol_batch(const data::Dataset& ds, bool dbl) {
+  data::DialogueBatch b = collate_indices(ds, {0, 1, 2, 3});
+  torch::Tensor keep = torch::ones_like(b.modality_mask);
+  auto drop = [&](int64_t d, int64_t t, data::Modality m) { keep[d][t][static_cast<int64_t>(m)] = false; };
+  drop(0, 1, data::Modality::kAudio);
+  drop(0, 2, data::Modality::kText);
+  drop(2, 0, data::Modality::kVisual);
+  drop(2, 3, data::Modality::kAudio);
+  drop(2, 3, data::Modality::kVisual);
+  drop(3, 0, data::Modality::kText);
+  data::apply_missing(b, keep);
+  if (dbl)
+    for (int m = 0; m < data::kNumModalities; ++m) {
+      b.features[m] = b.features[m].to(torch::kFloat64);
+      b.unmasked_features[m] = b.unmasked_features[m].to(torch::kFloat64);
+    }
+  return b;
 }
 
 }  // namespace merc::models::testing

@@ -68,7 +68,16 @@ torch::Tensor DitDenoiserImpl::loss(const torch::Tensor& target, const torch::Te
 
 torch::Tensor DitDenoiserImpl::sample(const torch::Tensor& cond, const DdimSampler& sampler) {
   MERC_CHECK(cond.dim() == 3, "DitDenoiser::sample: cond must be (N, C_cond, L_cond), got {}", cond.sizes());
-  auto x_T = torch::randn({cond.size(0), options.channels, options.seq_len}, cond.options());
+  return sample(cond, sampler, torch::randn({cond.size(0), options.channels, options.seq_len}, cond.options()));
+}
+
+torch::Tensor DitDenoiserImpl::sample(const torch::Tensor& cond, const DdimSampler& sampler, torch::Tensor x_T) {
+  if (!x_T.defined()) return sample(cond, sampler);
+  MERC_CHECK(cond.dim() == 3, "DitDenoiser::sample: cond must be (N, C_cond, L_cond), got {}", cond.sizes());
+  MERC_CHECK(x_T.dim() == 3 && x_T.size(0) == cond.size(0) && x_T.size(1) == options.channels &&
+                 x_T.size(2) == options.seq_len,
+             "DitDenoiser::sample: x_T must be ({}, {}, {}), got {}", cond.size(0), options.channels, options.seq_len,
+             x_T.sizes());
   return sampler.sample([&](const torch::Tensor& x, const torch::Tensor& t) { return forward(x, t, cond); },
                         std::move(x_T));
 }

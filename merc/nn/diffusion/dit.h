@@ -60,6 +60,9 @@ class DitDenoiserImpl : public torch::nn::Cloneable<DitDenoiserImpl> {
   // DDIM sampling from x_T ~ N(0, I) of shape (N, C, L), conditioned on cond (N, C_cond, L_cond).
   // Autograd stays on (RoHyDR back-propagates through the sampler); returns (N, C, L).
   torch::Tensor sample(const torch::Tensor& cond, const DdimSampler& sampler);
+  // The same from a given x_T (N, C, L) (undefined = drawn as above): a caller that seeds each
+  // sample's noise itself (rohydr's evaluation) gets predictions independent of the batch.
+  torch::Tensor sample(const torch::Tensor& cond, const DdimSampler& sampler, torch::Tensor x_T);
 
   DitDenoiserOptions options;
   torch::nn::Linear x_embedder{nullptr}, y_embedder{nullptr}, unpatchify{nullptr};

@@ -119,6 +119,26 @@ TEST(DitDenoiser, LossAndSampleShapesAndGradients) {
   EXPECT_TRUE(x.requires_grad());  // the sampler keeps autograd on, as RoHyDR
 }
 
+TEST(DitDenoiser, SampleFromAGivenStartIsTheSamplerOnTheDenoiser) {
+  DitDenoiserOptions o;
+  o.channels = 4, o.seq_len = 3, o.cond_channels = 5, o.hidden = 8, o.depth = 1, o.heads = 2;
+  DitDenoiser model(o);
+  randomise(*model->final_layer, 0.1);
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(14);
+  const auto cond = torch::randn({2, 5, 6});
+  const auto x_T = torch::randn({2, 4, 3});
+  DdimOptions ddim;
+  ddim.num_inference_steps = 4;
+  const DdimSampler sampler(NoiseSchedule::linear(40, 1e-4, 0.02), ddim);
+  const auto x = model->sample(cond, sampler, x_T);
+  const auto expected =
+      sampler.sample([&](const torch::Tensor& xt, const torch::Tensor& t) { return model->forward(xt, t, cond); }, x_T);
+  EXPECT_TRUE(torch::equal(x, expected));
+  EXPECT_TRUE(torch::equal(model->sample(cond, sampler, x_T), x));  // no hidden randomness
+  EXPECT_THROW(model->sample(cond, sampler, torch::randn({2, 4, 2})), Error);
+}
+
 TEST(DitDenoiser, RejectsBadShapes) {
   DitDenoiserOptions o;
   o.channels = 4, o.seq_len = 3, o.cond_channels = 5, o.hidden = 8, o.depth = 1, o.heads = 2;
