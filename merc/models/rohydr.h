@@ -114,6 +114,8 @@ class RohydrModel : public Model {
 
   const std::vector<data::Modality>& order() const { return order_; }
   int64_t fusion_dim() const { return fusion_dim_; }
+  // The DDIM sampler every DiT generator samples with (ddim_schedule, ddim_clip_sample).
+  const nn::DdimSampler& sampler() const { return *sampler_; }
   // Wall seconds spent in the generators' sampling loops since the last reset (benchmarks).
   double sampling_seconds() const { return sampling_seconds_; }
   void reset_sampling_seconds() { sampling_seconds_ = 0; }

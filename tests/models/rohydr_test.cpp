@@ -388,6 +388,26 @@ TEST(Rohydr, DefaultSizesFollowTheRelease) {
   EXPECT_EQ(dit_blocks, 6);
 }
 
+TEST(Rohydr, ReleaseSamplerSwitchesSelectTheReleasedSchedule) {
+  const data::Dataset ds = testing::sweep_dataset();
+  const ModelDims dims = model_dims(ds.info, {}, data::Task::kRegression);
+  RohydrConfig c;  // published sizes: 1000 training steps, 50 sampling steps
+  c.d_model = 4, c.num_heads = 2, c.dit_hidden = 4, c.dit_heads = 2, c.rec_blocks = 1, c.rec_reduction = 2;
+  // matched (merc): 50 DDIM steps over the 1000-step training schedule, no clipping.
+  RohydrModel matched(c, dims);
+  EXPECT_EQ(matched.sampler().timesteps().front(), 980);
+  EXPECT_EQ(matched.sampler().timesteps().back(), 0);
+  EXPECT_FALSE(matched.sampler().options().clip_sample);
+  // release: diffusers' DDIMScheduler(num_train_timesteps=50) with its default clip_sample=True:
+  // timesteps 49 ... 0, which the 1000-step denoiser reads as nearly noise-free.
+  c.ddim_schedule = "release";
+  c.ddim_clip_sample = true;
+  RohydrModel release(c, dims);
+  EXPECT_EQ(release.sampler().timesteps().front(), 49);
+  EXPECT_EQ(release.sampler().timesteps().size(), 50u);
+  EXPECT_TRUE(release.sampler().options().clip_sample);
+}
+
 TEST(Rohydr, BadConfigsAreClearErrors) {
   const data::Dataset ds = testing::sweep_dataset();
   const ModelDims dims = model_dims(ds.info, {}, data::Task::kRegression);
