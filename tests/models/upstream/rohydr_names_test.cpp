@@ -16,9 +16,12 @@
 #include "merc/models/rohydr.h"
 #include "merc/models/upstream/import.h"
 #include "merc/models/upstream/registry.h"
+#include "error_text.h"
 
 namespace merc::models::upstream {
 namespace rohydr_names_test_detail {
+
+using testing_support::error_text;
 
 struct KeyShape {
   std::string name;
@@ -104,15 +107,6 @@ Imported import_release(uint64_t seed) {
   return r;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
 }  // namespace rohydr_names_test_detail
 using namespace rohydr_names_test_detail;
 
@@ -183,19 +177,19 @@ TEST(RohydrNames, ExportImportRoundTripsExactly) {
 TEST(RohydrNames, RefusesAModelTheReleaseCannotDescribe) {
   const UpstreamEntry& entry = find_upstream("rohydr");
   const RohydrConfig release = release_config();
-  EXPECT_NE(error_of([&] { entry.table(release, mosi_dims(/*visual=*/false)); }).find("all three modalities"),
+  EXPECT_NE(error_text([&] { entry.table(release, mosi_dims(/*visual=*/false)); }).find("all three modalities"),
             std::string::npos);
   RohydrConfig kernel5 = release;
   kernel5.proj_kernel = 5;  // 46 steps
-  const std::string e5 = error_of([&] { entry.table(kernel5, mosi_dims()); });
+  const std::string e5 = error_text([&] { entry.table(kernel5, mosi_dims()); });
   EXPECT_NE(e5.find("DiTs over 48 steps"), std::string::npos) << e5;
   EXPECT_NE(e5.find("this merc model has 46"), std::string::npos) << e5;
   RohydrConfig vectors = release;
   vectors.sequences = false;  // one vector per utterance: 1 step
-  EXPECT_NE(error_of([&] { entry.table(vectors, mosi_dims()); }).find("model.sequences: true"), std::string::npos);
+  EXPECT_NE(error_text([&] { entry.table(vectors, mosi_dims()); }).find("model.sequences: true"), std::string::npos);
   RohydrConfig sde = release;
   sde.generator = "score_sde";
-  EXPECT_NE(error_of([&] { entry.table(sde, mosi_dims()); }).find("generator score_sde"), std::string::npos);
+  EXPECT_NE(error_text([&] { entry.table(sde, mosi_dims()); }).find("generator score_sde"), std::string::npos);
   // Kernel 5 on 52 steps is 48 again: the shapes match, so the table applies (and strict import
   // then reports the kernel-3 file's projections as shape mismatches naming the file).
   RohydrConfig k5_52 = release;
@@ -203,7 +197,7 @@ TEST(RohydrNames, RefusesAModelTheReleaseCannotDescribe) {
   k5_52.seq_len = 52;
   RohydrModel m(k5_52, mosi_dims());
   const NameTable table = entry.table(k5_52, mosi_dims());
-  const std::string e = error_of([&] { load_upstream_state(m, table, random_upstream_state(4), "release.pth"); });
+  const std::string e = error_text([&] { load_upstream_state(m, table, random_upstream_state(4), "release.pth"); });
   EXPECT_NE(e.find("release.pth"), std::string::npos) << e;
   EXPECT_NE(e.find("proj_l.weight"), std::string::npos) << e;
 }
