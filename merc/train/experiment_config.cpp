@@ -58,6 +58,12 @@ void TrainConfig::visit(FieldVisitor& v) {
   v.field("device", device, "cpu | cuda | cuda:N");
   v.field("shuffle", shuffle, "shuffle training dialogues every epoch");
   v.field("progress", progress, "auto | bar | log | none");
+  v.field("init_from", init_from,
+          "start a fresh run from these weights (not on --resume): a merc run directory or model.pt, or with "
+          "init_names upstream an authors' torch.save state_dict; empty = the model's own initialisation");
+  v.field("init_names", init_names,
+          "names in init_from: merc (merc's own, model.pt) | upstream (the reference code's, read through the "
+          "model's upstream name table)");
 }
 
 void ProtocolConfig::visit(FieldVisitor& v) {
@@ -117,6 +123,8 @@ void ExperimentConfig::validate() const {
   MERC_CHECK(train.clip_norm >= 0 && train.clip_value >= 0, "train.clip_norm and train.clip_value must be >= 0");
   MERC_CHECK(train.progress == "auto" || train.progress == "bar" || train.progress == "log" || train.progress == "none",
              "train.progress: expected auto, bar, log or none, got '{}'", train.progress);
+  MERC_CHECK(train.init_names == "merc" || train.init_names == "upstream",
+             "train.init_names: expected merc or upstream, got '{}'", train.init_names);
   for (const std::string* r : {&protocol.redraw, &protocol.test_redraw})
     MERC_CHECK(*r == "per_batch" || *r == "fixed", "protocol redraw: expected per_batch or fixed, got '{}'", *r);
   MERC_CHECK(protocol.from_stage >= 0, "protocol.from_stage must be >= 0, got {}", protocol.from_stage);

@@ -57,6 +57,8 @@ struct TrainConfig : ConfigStruct {
   std::string device = "cpu";      // cpu | cuda | cuda:N
   bool shuffle = true;
   std::string progress = "auto";   // auto (bar on a TTY) | bar | log | none
+  std::string init_from;           // weights a fresh run starts from (init_weights.h); empty = none
+  std::string init_names = "merc";  // merc (a run dir / model.pt) | upstream (a .pth via the name table)
   void visit(FieldVisitor& v) override;
   LossOptions loss_options() const { return LossOptions{class_weights, focal_gamma, focal_alpha}; }
 };

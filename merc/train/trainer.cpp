@@ -22,6 +22,7 @@
 #include "merc/models/registry.h"
 #include "merc/train/checkpoint.h"
 #include "merc/train/evaluate.h"
+#include "merc/train/init_weights.h"
 #include "merc/train/losses.h"
 #include "merc/train/optimizers.h"
 #include "merc/train/run_data.h"
@@ -145,6 +146,12 @@ TrainResult train_model(const ExperimentConfig& config_in, const data::Dataset& 
                "with '{}'", dims.describe(), header.dims.describe());
   std::shared_ptr<models::Model> model =
       options.build_model ? options.build_model(dims) : models::build_model(*config.model, dims);
+  // train.init_from: a fresh run starts from given weights, before any optimizer holds the tensors.
+  std::string init_line;
+  if (!resume && !config.train.init_from.empty())
+    init_line = load_initial_weights(*model, *config.model, dims, {config.train.init_from, config.train.init_names},
+                                     [&] { return options.build_model ? options.build_model(dims)
+                                                                      : models::build_model(*config.model, dims); });
   model->to(device);
   const TaskLoss loss = find_loss(config.train.loss, rd.task, config.train.loss_options());
   const std::string metric = selection_metric(config, rd.task);
@@ -209,6 +216,7 @@ TrainResult train_model(const ExperimentConfig& config_in, const data::Dataset& 
                         config.model->name, dataset.info.name, rd.train.size(), rd.valid.size(), rd.test.size(),
                         rd.scheme.name);
     for (const auto& n : rd.notes) *log << "  note: " << n << "\n";
+    if (!init_line.empty()) *log << "  init: " << init_line << "\n";
     *log << fmt::format("  model: {} ({} parameters)\n", dims.describe(), [&] {
       int64_t n = 0;
       for (const auto& p : model->parameters()) n += p.numel();
@@ -226,6 +234,10 @@ TrainResult train_model(const ExperimentConfig& config_in, const data::Dataset& 
   std::vector<const data::Dialogue*> order = rd.train;
 
   if (config.train.early_stopping > 0 && state.bad_epochs >= config.train.early_stopping) result.early_stopped = true;
+  if (options.stop_after_epochs == 0 && state.epochs_done < config.train.epochs) {
+    result.epochs_run = state.epochs_done;
+    return result;  // the starting weights only (tests of train.init_from)
+  }
   for (int64_t epoch = state.epochs_done; epoch < config.train.epochs && !result.early_stopped; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
     const int new_stage = model->stage_for_epoch(epoch, config.train.epochs);

@@ -29,7 +29,8 @@ struct TrainOptions {
   std::ostream* log = nullptr;  // plain progress lines (nullptr = silent)
   std::FILE* bar_stream = stderr;  // where the progress bar goes in bar mode
   int64_t stop_after_epochs = -1;  // testing aid: return after this many epochs of this call, as if
-                                   // killed (the checkpoint is written; metrics.json is not)
+                                   // killed (the checkpoint is written; metrics.json is not); 0 = before
+                                   // the first epoch, with the starting weights in the model and checkpoint
   // Builds the model instead of the registry (a model that is not in the table, e.g. a library
   // user's own or a test double). Must build the same architecture for the same dims every call.
   std::function<std::shared_ptr<models::Model>(const models::ModelDims&)> build_model;

@@ -17,6 +17,7 @@
 #include "merc/models/registry.h"
 #include "merc/train/checkpoint.h"
 #include "merc/train/optimizers.h"
+#include "run_test_util.h"
 #include "synthetic_data.h"
 
 namespace merc::train {
@@ -24,30 +25,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class TrainerTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("merc_trainer_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string run(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
-};
-
-ExperimentConfig small_config(const std::string& model = "mlp") {
-  ExperimentConfig c;
-  apply_override(c, "model.name=" + model);
-  c.data.split = "given";
-  c.train.epochs = 4;
-  c.train.batch_size = 4;
-  c.train.lr = 0.02;
-  c.train.threads = 1;
-  c.train.progress = "none";
-  return c;
-}
+using TrainerTest = testing::RunDirTest;
+using testing::small_config;
+using testing::weights_of;
 
 nlohmann::json read_json(const std::string& path) { return nlohmann::json::parse(io::read_file_bytes(path)); }
 
@@ -57,18 +37,6 @@ std::vector<nlohmann::json> read_log(const std::string& dir) {
   for (std::string l; std::getline(in, l);)
     if (!l.empty()) lines.push_back(nlohmann::json::parse(l));
   return lines;
-}
-
-// All parameters of the selected weights in `dir`, flattened.
-torch::Tensor weights_of(const std::string& dir) {
-  const CheckpointHeader h = read_checkpoint_header(dir + "/model.pt");
-  ExperimentConfig c;
-  apply_yaml_text(c, h.config_yaml, "test");
-  auto model = models::build_model(*c.model, h.dims);
-  load_weights(dir + "/model.pt", *model);
-  std::vector<torch::Tensor> flat;
-  for (const auto& p : model->parameters()) flat.push_back(p.detach().reshape({-1}));
-  return torch::cat(flat);
 }
 
 TEST_F(TrainerTest, WritesTheRunDirectoryContract) {

@@ -16,6 +16,7 @@ const std::vector<UpstreamEntry>& upstream_registry() {
           {"momke", "wxxv/MoMKE@2dceb57", momke_name_table},
           {"gcnet", "zeroQiaoba/GCNet@8cce4a0", gcnet_names},
           {"mmgcn", "hujingwen6666/MMGCN@85732d9", mmgcn_names},
+          {"rohydr", "Siowllience/RoHyDR@d305062", rohydr_name_table},
       },
       "upstream name table");
   return table;

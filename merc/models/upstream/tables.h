@@ -21,5 +21,8 @@ NameTable moed_name_table(const ModelConfig& config, const ModelDims& dims);
 NameTable m3net_name_table(const ModelConfig& config, const ModelDims& dims);
 NameTable gcnet_names(const ModelConfig& config, const ModelDims& dims);  // gcnet_names.cpp
 NameTable mmgcn_names(const ModelConfig& config, const ModelDims& dims);  // mmgcn_names.cpp
+// rohydr_names.cpp: Siowllience/RoHyDR@d305062, the DiT version (needs text, audio and visual, and
+// sequences through the release's DiT length: model.sequences, seq_len 50, proj_kernel 3).
+NameTable rohydr_name_table(const ModelConfig& config, const ModelDims& dims);
 
 }  // namespace merc::models::upstream
