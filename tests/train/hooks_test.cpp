@@ -182,8 +182,12 @@ TEST(TrainingHooks, SubstepsShareOptimizersSkipAndClipPerPlan) {
     // Substep 2 clips every gradient entry to 1e-4, so no weight of A moves by more than
     // lr * 1e-4 = 1e-5, up to float32 rounding of w - lr g and of the difference for |w| < 1
     // (an ulp of 1 is 1.2e-7: 2e-7). Substep 0 does not clip: some entry moves 10x more.
-    if (substep == 2) EXPECT_LE(da.max().item<double>(), 0.1 * 1e-4 + 2e-7) << "step " << k;
-    if (substep == 0) EXPECT_GT(da.max().item<double>(), 0.1 * 1e-4 * 10) << "step " << k;
+    if (substep == 2) {
+      EXPECT_LE(da.max().item<double>(), 0.1 * 1e-4 + 2e-7) << "step " << k;
+    }
+    if (substep == 0) {
+      EXPECT_GT(da.max().item<double>(), 0.1 * 1e-4 * 10) << "step " << k;
+    }
   }
 }
 
