@@ -602,7 +602,13 @@ ModelOutput RohydrModel::forward_task(const data::DialogueBatch& batch, const Ro
   out.features["fused"] = scatter_rows(lm, batch, r.index);
   out.task_loss_weight = config_.lambda_c;
   const torch::Tensor gt = rec.truth.empty() ? lm : fuse(rec.truth);
-  out.aux_losses["task_complete"] = (1.0 - config_.lambda_c) * task_loss(head(gt), batch, r.index);
+  // The complete branch only where every used modality is known: a modality the data itself lacks
+  // has no true value to fuse (the release always has the full input).
+  torch::Tensor known = torch::ones_like(r.avail[0]);
+  for (size_t k = 0; k < r.avail.size(); ++k) known = known & (r.avail[k] | r.target[k]);
+  const torch::Tensor rows = where_true(known);
+  out.aux_losses["task_complete"] =
+      (1.0 - config_.lambda_c) * task_loss(head(gt).index_select(0, rows), batch, r.index.index_select(0, rows));
   return out;
 }
 
