@@ -127,6 +127,18 @@ torch::Tensor as_sequence(const torch::Tensor& x) { return x.unsqueeze(-1); }
 // Rows of `mask` (N) bool as an index (K) int64.
 torch::Tensor where_true(const torch::Tensor& mask) { return mask.nonzero().reshape({-1}); }
 
+// (N) bool: rows whose every used modality has a true value (present, or removed by the protocol).
+torch::Tensor all_known(const std::vector<torch::Tensor>& avail, const std::vector<torch::Tensor>& target) {
+  torch::Tensor known = avail[0] | target[0];
+  for (size_t k = 1; k < avail.size(); ++k) known = known & (avail[k] | target[k]);
+  return known;
+}
+
+// (B, T, out) zeros: the logits of a substep that trains only through its auxiliary losses.
+torch::Tensor no_logits(const data::DialogueBatch& batch, int64_t out, const torch::TensorOptions& options) {
+  return torch::zeros({batch.utterance_mask.size(0), batch.utterance_mask.size(1), out}, options);
+}
+
 }  // namespace rohydr_detail
 
 using namespace rohydr_detail;
@@ -311,12 +323,9 @@ RohydrModel::Rows RohydrModel::redraw_kept(Rows r) const {
   // are missing is drawn anew (uniformly among the subsets of that size).
   const auto n = static_cast<int64_t>(order_.size());
   const int64_t rows = r.index.size(0);
-  torch::Tensor known = torch::ones({rows}, torch::kBool).to(r.index.device());
+  const torch::Tensor known = all_known(r.avail, r.target);
   torch::Tensor missing = torch::zeros({rows}, torch::kLong).to(r.index.device());
-  for (int64_t k = 0; k < n; ++k) {
-    known = known & (r.avail[k] | r.target[k]);
-    missing = missing + (~r.avail[k]).to(torch::kLong);
-  }
+  for (int64_t k = 0; k < n; ++k) missing = missing + (~r.avail[k]).to(torch::kLong);
   const torch::Tensor rank = torch::rand({rows, n}).to(r.index.device()).argsort(int64_t{1}).argsort(int64_t{1});  // a random permutation per row
   for (int64_t k = 0; k < n; ++k) {
     const torch::Tensor drop = known & (rank.select(1, k) < missing);
@@ -517,9 +526,7 @@ torch::Tensor any_missing(const std::vector<torch::Tensor>& avail) {
 // Rows with a missing modality whose every missing modality has a known true value (the rows the
 // adversarial losses compare with their complete counterpart).
 torch::Tensor adversarial_rows(const std::vector<torch::Tensor>& avail, const std::vector<torch::Tensor>& target) {
-  torch::Tensor complete = torch::ones_like(avail[0]);
-  for (size_t k = 0; k < avail.size(); ++k) complete = complete & (avail[k] | target[k]);
-  return where_true(any_missing(avail) & complete);
+  return where_true(any_missing(avail) & all_known(avail, target));
 }
 }  // namespace rohydr_detail
 
@@ -548,8 +555,7 @@ ModelOutput RohydrModel::forward_stage0(const data::DialogueBatch& batch, const 
 ModelOutput RohydrModel::forward_recovery(const data::DialogueBatch& batch, const Rows& r) {
   const Recovery rec = recover(batch, r, true, true);
   ModelOutput out;
-  out.logits = torch::zeros({batch.utterance_mask.size(0), batch.utterance_mask.size(1), dims_.output_dim()},
-                            rec.completed[0].options());
+  out.logits = no_logits(batch, dims_.output_dim(), rec.completed[0].options());
   out.task_loss_weight = 0.0;
   if (rec.any_loss)
     out.aux_losses["unimodal_recovery"] =
@@ -558,16 +564,15 @@ ModelOutput RohydrModel::forward_recovery(const data::DialogueBatch& batch, cons
 }
 
 ModelOutput RohydrModel::forward_discriminator(const data::DialogueBatch& batch, const Rows& r) {
-  const Recovery rec = recover(batch, r, false, true);
   const torch::Tensor adv = adversarial_rows(r.avail, r.target);
   ModelOutput out;
-  out.logits = torch::zeros({batch.utterance_mask.size(0), batch.utterance_mask.size(1), dims_.output_dim()},
-                            rec.completed[0].options());
+  out.logits = no_logits(batch, dims_.output_dim(), r.x[0].options());
   out.task_loss_weight = 0.0;
   cached_lm_ = torch::Tensor();
   cached_gt_ = torch::Tensor();
-  // BatchNorm needs two rows in training.
+  // BatchNorm needs two rows in training; checked before the (costly) recovery.
   if (adv.numel() < 2) return out;
+  const Recovery rec = recover(batch, r, false, true);
   cached_lm_ = fuse(rec.completed).index_select(0, adv);
   cached_gt_ = fuse(rec.truth).index_select(0, adv);
   const torch::Tensor real = disc_->forward(cached_gt_.detach());
@@ -579,8 +584,7 @@ ModelOutput RohydrModel::forward_discriminator(const data::DialogueBatch& batch,
 
 ModelOutput RohydrModel::forward_generator(const data::DialogueBatch& batch) {
   ModelOutput out;
-  out.logits = torch::zeros({batch.utterance_mask.size(0), batch.utterance_mask.size(1), dims_.output_dim()},
-                            batch.utterance_mask.device());
+  out.logits = no_logits(batch, dims_.output_dim(), torch::TensorOptions().device(batch.utterance_mask.device()));
   out.task_loss_weight = 0.0;
   if (!cached_lm_.defined()) return out;  // substep 1 had fewer than two rows
   const torch::Tensor recon = fusion_rec_->forward(cached_lm_);
@@ -604,9 +608,7 @@ ModelOutput RohydrModel::forward_task(const data::DialogueBatch& batch, const Ro
   const torch::Tensor gt = rec.truth.empty() ? lm : fuse(rec.truth);
   // The complete branch only where every used modality is known: a modality the data itself lacks
   // has no true value to fuse (the release always has the full input).
-  torch::Tensor known = torch::ones_like(r.avail[0]);
-  for (size_t k = 0; k < r.avail.size(); ++k) known = known & (r.avail[k] | r.target[k]);
-  const torch::Tensor rows = where_true(known);
+  const torch::Tensor rows = where_true(all_known(r.avail, r.target));
   out.aux_losses["task_complete"] =
       (1.0 - config_.lambda_c) * task_loss(head(gt).index_select(0, rows), batch, r.index.index_select(0, rows));
   return out;

@@ -144,14 +144,12 @@ TrainResult train_model(const ExperimentConfig& config_in, const data::Dataset& 
   if (resume)
     MERC_CHECK(header.dims == dims, "cannot resume: the dataset gives model dims '{}' but the checkpoint was trained "
                "with '{}'", dims.describe(), header.dims.describe());
-  std::shared_ptr<models::Model> model =
-      options.build_model ? options.build_model(dims) : models::build_model(*config.model, dims);
+  auto build = [&] { return options.build_model ? options.build_model(dims) : models::build_model(*config.model, dims); };
+  std::shared_ptr<models::Model> model = build();
   // train.init_from: a fresh run starts from given weights, before any optimizer holds the tensors.
   std::string init_line;
   if (!resume && !config.train.init_from.empty())
-    init_line = load_initial_weights(*model, *config.model, dims, {config.train.init_from, config.train.init_names},
-                                     [&] { return options.build_model ? options.build_model(dims)
-                                                                      : models::build_model(*config.model, dims); });
+    init_line = load_initial_weights(*model, *config.model, dims, {config.train.init_from, config.train.init_names}, build);
   model->to(device);
   const TaskLoss loss = find_loss(config.train.loss, rd.task, config.train.loss_options());
   const std::string metric = selection_metric(config, rd.task);
