@@ -154,6 +154,10 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   sweep->add_option("--seeds", sweep_args.seeds, "seeds, e.g. 1,2,3")->delimiter(',');
   sweep->add_option("--conditions", sweep_args.conditions, "other protocols, e.g. fixed:a,fixed:at")->delimiter(',');
 
+  // Analyses of finished runs and sweeps (merc/analysis): one subcommand per analysis.
+  CLI::App* analyze = app.add_subcommand("analyze", "analyses of finished runs: t-SNE, figures");
+  analyze->require_subcommand(1);
+
   std::string list_what;
   CLI::App* list = app.add_subcommand("list", "list registries: models, datasets, protocols, formats, optimizers, "
                                               "schedulers, losses, config");

@@ -1,0 +1,45 @@
+#pragma once
+// A finished run evaluated again on its own data: the per-utterance predictions that `merc
+// compare`, the figures and the HTML report need (paired tests, confusion matrices, per-class F1)
+// and that metrics.json does not keep. The run's model with its selected weights, its dataset,
+// split and test protocol, unless the request names another partition or protocol.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "merc/app/run_dir.h"
+#include "merc/data/dataset.h"
+#include "merc/train/evaluate.h"
+
+namespace merc::app {
+
+struct RunPredictionRequest {
+  std::string partition = "test";  // train | valid | test
+  std::string protocol;            // missing-modality protocol; empty = the run's protocol.test
+  bool keep_features = false;      // also keep EvalResult::inputs / fused (t-SNE exports)
+  int64_t threads = -1;            // torch threads (-1: the run's train.threads)
+  std::string device;              // empty = the run's train.device
+};
+
+struct RunPredictions {
+  std::string run_dir;
+  LoadedRun run;                    // config, dims, class names, selection provenance
+  std::string dataset;              // DatasetInfo::name
+  std::string dataset_path;         // config.data.path as resolved ("" = the embedded default)
+  std::string split;                // the split scheme used
+  std::string partition;           // as requested
+  std::string protocol;             // the protocol evaluated
+  std::string selection;            // "validation" | "test-max" | "imported"
+  std::string selection_note;       // train::selection_label(config), or the import provenance
+  int64_t partition_dialogues = 0;
+  // predictions in dialogue order (every utterance of the partition, with its label);
+  // metrics/loss over the utterances with a target.
+  train::EvalResult result;
+};
+
+// Loads dir (a run directory with model.pt) and evaluates it; merc::Error naming the directory
+// when it is not a run, the partition is unknown or empty, or the data no longer fits the model.
+RunPredictions predict_saved_run(const std::string& dir, const RunPredictionRequest& request);
+
+}  // namespace merc::app

@@ -1,0 +1,89 @@
+// predict_saved_run: a finished run evaluated again gives back, per utterance, what its
+// metrics.json summarised (same test metrics), on every test utterance, and refuses what is not a
+// run or not a partition.
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "cli_test_util.h"
+#include "merc/app/run_predictions.h"
+#include "merc/core/error.h"
+#include "merc/data/dataset_file.h"
+#include "../support/error_text.h"
+#include "../train/synthetic_data.h"
+
+namespace merc::app {
+namespace run_predictions_test_detail {
+
+namespace fs = std::filesystem;
+
+class RunPredictionsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = fs::temp_directory_path() / ("merc_run_predictions_" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    data_ = (dir_ / "synthetic.safetensors").string();
+    data::write_dataset_file(train::testing::synthetic_dataset(), data_);
+    const testing::CliResult r =
+        testing::cli({"train", "--data", data_, "--split", "given", "--set", "model.name=mlp", "--set",
+                      "train.epochs=2", "--set", "train.progress=none", "--threads", "1", "--out", run()});
+    ASSERT_EQ(r.code, 0) << r.err << r.out;
+  }
+  static void TearDownTestSuite() { fs::remove_all(dir_); }
+  static std::string run() { return (dir_ / "cls").string(); }
+  static fs::path dir_;
+  static std::string data_;
+};
+fs::path RunPredictionsTest::dir_;
+std::string RunPredictionsTest::data_;
+
+}  // namespace run_predictions_test_detail
+
+namespace {
+
+using namespace run_predictions_test_detail;
+
+TEST_F(RunPredictionsTest, ReproducesTheRunsTestMetricsOnEveryTestUtterance) {
+  const RunPredictions p = predict_saved_run(run(), RunPredictionRequest{});
+  std::ifstream f(fs::path(run()) / "metrics.json");
+  const nlohmann::json m = nlohmann::json::parse(f);
+  // The same weights, data and fixed complete-modality masks: the same forward in the same
+  // order, so the accuracy is the same number (exact up to printing to JSON's 17 digits).
+  EXPECT_NEAR(p.result.metrics.get("accuracy"), m["test"]["accuracy"].get<double>(), 1e-12);
+  // Split "given": 4 test dialogues (ids 20..23, lengths 3 + d % 4 = 3, 4, 5, 6).
+  EXPECT_EQ(p.partition_dialogues, 4);
+  EXPECT_EQ(p.result.predictions.size(), 18u);
+  EXPECT_EQ(p.dataset, "synthetic");
+  EXPECT_EQ(p.split, "given");
+  EXPECT_EQ(p.protocol, "complete");
+  EXPECT_EQ(p.selection, "validation");
+  int64_t correct = 0;
+  for (const auto& u : p.result.predictions) correct += u.pred_class == u.label;
+  EXPECT_NEAR(100.0 * static_cast<double>(correct) / 18.0, p.result.metrics.get("accuracy"), 1e-9);
+}
+
+TEST_F(RunPredictionsTest, AnotherPartitionAndProtocolOnRequest) {
+  RunPredictionRequest req;
+  req.partition = "valid";
+  req.protocol = "fixed:a";
+  const RunPredictions p = predict_saved_run(run(), req);
+  EXPECT_EQ(p.partition_dialogues, 4);  // dialogues 16..19
+  EXPECT_EQ(p.protocol, "fixed:a");
+}
+
+TEST_F(RunPredictionsTest, RefusesWhatIsNotARunOrAPartition) {
+  const std::string missing = (dir_ / "no_such_run").string();
+  using testing_support::error_text;
+  EXPECT_NE(error_text([&] { predict_saved_run(missing, {}); }).find("no_such_run"), std::string::npos);
+  RunPredictionRequest bad;
+  bad.partition = "holdout";
+  EXPECT_NE(error_text([&] { predict_saved_run(run(), bad); }).find("partition 'holdout'"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace merc::app
