@@ -113,6 +113,26 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   eval->add_flag("--json", eval_args.json, "one JSON object");
   eval->add_option("--threads", eval_args.threads, "torch threads")->check(CLI::Range(0, 256));
   eval->add_option("--device", eval_args.device, "cpu | cuda | cuda:N");
+  // Overhead (app/overhead_cmd.h): instead of metrics, what the model costs at inference.
+  CLI::Option* overhead_opt = eval->add_flag(
+      "--overhead", eval_args.overhead,
+      "parameters, latency per dialogue and per utterance (median, p95), peak memory and FLOPs per utterance "
+      "of the run's model on the partition, one dialogue per forward (docs/analysis/overhead.md)");
+  eval->add_flag("--overhead-dummy", eval_args.overhead_dummy,
+                 "with --overhead: MoED's dummy batch (B=1, T=40, random features) instead of the data")
+      ->needs(overhead_opt);
+  eval->add_option("--overhead-warmup", eval_args.overhead_warmup, "with --overhead: untimed forwards first")
+      ->check(CLI::Range(int64_t{0}, int64_t{10000}))
+      ->needs(overhead_opt);
+  eval->add_option("--overhead-repeats", eval_args.overhead_repeats, "with --overhead: timed passes over the dialogues")
+      ->check(CLI::Range(int64_t{1}, int64_t{10000}))
+      ->needs(overhead_opt);
+  eval->add_option("--overhead-dialogues", eval_args.overhead_dialogues,
+                   "with --overhead: measure the first N dialogues of the partition (0 = all)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1000000}))
+      ->needs(overhead_opt);
+  for (const char* other : {"--scenarios", "--export", "--inertia"})
+    overhead_opt->excludes(eval->get_option(other));
 
   PredictArgs predict_args;
   CLI::App* predict = app.add_subcommand("predict", "write per-utterance predictions of a trained run as CSV");
