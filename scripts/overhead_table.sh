@@ -4,24 +4,27 @@
 # its test partition (one dialogue per forward), formatted as a markdown table.
 # Usage: scripts/overhead_table.sh [OUT_DIR] (default /tmp/merc_overhead); THREADS (default 1),
 # REPEATS (default 10), MODELS (default: every model `merc list models` prints).
-# One epoch of training is enough: the cost of a forward does not depend on the weights' values
+# One epoch of training is enough (two for ComP and MoMKE: one per stage, so that their final stage
+# is the one measured): the cost of a forward does not depend on the weights' values
 # (except an adaptive ODE solver's step count, CADGL). RoHyDR is trained and measured with the tiny
-# settings of tests/app/rohydr_cli_test.cpp (its full architecture samples 50 DDIM steps in every
-# forward and takes far longer); its row says so.
+# settings of tests/app/rohydr_cli_test.cpp, two epochs (its full architecture samples 50 DDIM steps in
+# every forward and takes far longer); its row says so.
 set -euo pipefail
 MERC=${MERC:-./build/merc}
 OUT=${1:-/tmp/merc_overhead}
 THREADS=${THREADS:-1}
 REPEATS=${REPEATS:-10}
 if [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -qw avx2 /proc/cpuinfo; then export OPENBLAS_CORETYPE=Haswell; fi
-MODELS=${MODELS:-$("$MERC" list models | awk 'NF && $1 !~ /^[A-Z-]/ {print $1}')}
+MODELS=${MODELS:-$("$MERC" list models | awk '/^[a-z]/ {print $1}')}
 ROHYDR_TINY=(--set model.d_model=8 --set model.num_heads=2 --set model.layers=1 --set model.dit_hidden=8
   --set model.dit_depth=1 --set model.dit_heads=2 --set model.sampling_steps=3 --set model.rec_blocks=1
-  --set model.rec_reduction=4 --set model.pretrain_epochs=1)
+  --set model.rec_reduction=4 --set model.pretrain_epochs=1 --set train.epochs=2)
 mkdir -p "$OUT"
 for m in $MODELS; do
   extra=()
   [ "$m" = rohydr ] && extra=("${ROHYDR_TINY[@]}")
+  # Two-stage models measure their final stage: one epoch of each.
+  case "$m" in comp | momke) extra=(--set model.stage_epoch=1 --set train.epochs=2) ;; esac
   if [ ! -f "$OUT/$m/model.pt" ]; then
     rm -rf "${OUT:?}/$m"
     "$MERC" -q train --set model.name="$m" --set train.epochs=1 --set train.progress=none "${extra[@]}" \

@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <numeric>
 #include <unordered_map>
 
 #include "merc/core/error.h"
@@ -73,10 +75,12 @@ std::vector<int64_t> shape_of(const c10::IValue& v) {
   return std::vector<int64_t>(s.begin(), s.end());
 }
 
+// Product of s[from, to) (to clamped to s.size()); 1 for an empty range.
 int64_t product(const std::vector<int64_t>& s, size_t from = 0, size_t to = SIZE_MAX) {
-  int64_t p = 1;
-  for (size_t i = from; i < std::min(to, s.size()); ++i) p *= s[i];
-  return p;
+  const size_t end = std::min(to, s.size());
+  if (from >= end) return 1;
+  return std::accumulate(s.begin() + static_cast<std::ptrdiff_t>(from), s.begin() + static_cast<std::ptrdiff_t>(end),
+                         int64_t{1}, std::multiplies<int64_t>());
 }
 
 // torch.matmul's semantics: 1-D operands are a row (left) or column (right) vector, leading dims

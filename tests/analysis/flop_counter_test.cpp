@@ -16,25 +16,37 @@ int64_t calls_of(const FlopCount& c, const std::string& op) {
 }
 
 TEST(FlopCounter, LinearCountsBatchTimesInTimesOutMacsOnce) {
-  torch::NoGradGuard no_grad;
-  torch::nn::Linear linear(5, 3);
-  const torch::Tensor x = torch::randn({4, 5});
-  const FlopCount c = count_flops([&] { linear->forward(x); });
+  const torch::Tensor x = torch::randn({4, 5}), w = torch::randn({3, 5}), b = torch::randn({3});
+  const FlopCount c = count_flops([&] { torch::linear(x, w, b); });
   EXPECT_EQ(c.macs, 4 * 5 * 3);
   EXPECT_EQ(c.matmul_flops(), 2 * 4 * 5 * 3);  // torch's profiler convention: a multiply-add is 2
   EXPECT_EQ(calls_of(c, "aten::linear"), 1);
-  // aten::linear runs aten::addmm (2-D input) inside: nested, so not counted a second time.
+  // aten::linear runs aten::addmm inside: nested, so not counted a second time.
   EXPECT_EQ(calls_of(c, "aten::addmm"), 0);
-  EXPECT_EQ(c.elementwise_flops, 0);  // the bias add of linear is not counted (as fvcore)
+  EXPECT_EQ(c.elementwise_flops, 0);  // the bias add inside addmm is not counted (as fvcore)
+}
+
+TEST(FlopCounter, LinearModuleCountsTheSameMacs) {
+  torch::NoGradGuard no_grad;
+  // LibTorch's C++ nn::Linear calls addmm itself (2-D input), not aten::linear: still one count.
+  torch::nn::Linear linear(5, 3);
+  const FlopCount c = count_flops([&] { linear->forward(torch::randn({4, 5})); });
+  EXPECT_EQ(c.macs, 4 * 5 * 3);
+  int64_t counted_calls = 0;
+  for (const auto& [name, op] : c.per_op) counted_calls += op.macs > 0 ? op.calls : 0;
+  EXPECT_EQ(counted_calls, 1);
 }
 
 TEST(FlopCounter, LinearOnASequenceCountsEveryRow) {
   torch::NoGradGuard no_grad;
   torch::nn::Linear linear(5, 3);
-  // (2, 7, 5): linear goes through matmul -> mm inside; still one count of 2*7 rows.
+  // (2, 7, 5): the C++ module runs matmul (-> mm inside, not counted again), then adds the bias in
+  // place, which counts as 2 * 7 * 3 elementwise FLOPs.
   const FlopCount c = count_flops([&] { linear->forward(torch::randn({2, 7, 5})); });
   EXPECT_EQ(c.macs, 2 * 7 * 5 * 3);
-  EXPECT_EQ(calls_of(c, "aten::mm") + calls_of(c, "aten::matmul"), 0);
+  EXPECT_EQ(calls_of(c, "aten::matmul"), 1);
+  EXPECT_EQ(calls_of(c, "aten::mm"), 0);
+  EXPECT_EQ(c.elementwise_flops, 2 * 7 * 3);
 }
 
 TEST(FlopCounter, BmmAndBroadcastMatmul) {

@@ -65,7 +65,17 @@ TEST_F(OverheadCmdTest, JsonHasEveryMeasurementWithItsSettings) {
   EXPECT_EQ(j["memory"]["source"], "process_rss");
   EXPECT_GT(j["flops"]["macs"].get<int64_t>(), 0);
   EXPECT_EQ(j["flops"]["matmul_flops"].get<int64_t>(), 2 * j["flops"]["macs"].get<int64_t>());
-  EXPECT_TRUE(j["flops"]["per_op"].contains("aten::linear"));
+  // The per-operator breakdown adds up to the totals (integers: exact).
+  int64_t macs = 0, elementwise = 0;
+  for (const auto& op : j["flops"]["per_op"]) {
+    macs += op["macs"].get<int64_t>();
+    elementwise += op["elementwise_flops"].get<int64_t>();
+  }
+  EXPECT_EQ(macs, j["flops"]["macs"].get<int64_t>());
+  EXPECT_EQ(elementwise, j["flops"]["elementwise_flops"].get<int64_t>());
+  // An MLP multiplies every utterance once by each weight matrix: fewer MACs per utterance than
+  // parameters (the biases are not multiplied).
+  EXPECT_LT(j["flops"]["macs_per_utterance"].get<double>(), j["parameters"]["total"].get<double>());
 }
 
 TEST_F(OverheadCmdTest, DummyInputIsOneDialogueOfForty) {
