@@ -200,7 +200,7 @@ Figure predicted_vs_true_figure(const std::vector<double>& truth, const std::vec
   panel.x_label = "true score";
   panel.y_label = "predicted score";
   panel.identity_line = true;
-  panel.groups.push_back({"utterance", truth, predicted});
+  panel.groups.push_back({"", truth, predicted});  // one group: no legend
   spec.panels.push_back(panel);
   return make_figure("predicted_vs_true", panel.title,
                      fmt::format("One point per utterance ({}); the dashed line is a perfect prediction.", truth.size()),

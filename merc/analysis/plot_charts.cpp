@@ -15,12 +15,11 @@ namespace plot_charts_detail {
 
 using namespace plot_frame;
 
-// The left margin leaves room for the y tick numbers and label.
-constexpr double kLeft = 0.11, kRightGap = 0.03;
+constexpr double kRightGap = 0.03;
 
 Frame frame_beside_legend(plstream& pls, const std::vector<LegendEntry>& legend) {
   const double lw = legend_width(pls, legend);
-  return Frame{kLeft, 1.0 - kRightGap - lw, kBottomMargin, kTopMargin};
+  return Frame{left_margin(pls), 1.0 - kRightGap - lw, kBottomMargin, kTopMargin};
 }
 
 // Index ranges [begin, end) of consecutive points whose values are finite.
@@ -66,7 +65,7 @@ void draw_series(plstream& pls, const LineSeries& s, size_t index) {
   pls.schr(0.0, 1.0);
 }
 
-void draw_marker_line(plstream& pls, const VerticalMarker& m, Range y) {
+void draw_marker_line(plstream& pls, const VerticalMarker& m, Range x, Range y) {
   set_colour(pls, Rgb{90, 90, 90});
   pls.lsty(3);
   const PLFLT mx[2] = {m.x, m.x}, my[2] = {y.lo, y.hi};
@@ -74,8 +73,10 @@ void draw_marker_line(plstream& pls, const VerticalMarker& m, Range y) {
   pls.lsty(1);
   if (m.label.empty()) return;
   pls.schr(0.0, 0.8);
-  // Horizontal, just right of the line near the top of the frame.
-  pls.ptex(m.x, y.hi - 0.04 * (y.hi - y.lo), 1.0, 0.0, 0.0, plot_text(" " + m.label).c_str());
+  // Horizontal near the top of the frame, on the side of the line with more room.
+  const bool left = m.x > 0.5 * (x.lo + x.hi);
+  pls.ptex(m.x, y.hi - 0.04 * (y.hi - y.lo), 1.0, 0.0, left ? 1.0 : 0.0,
+           plot_text(left ? m.label + " " : " " + m.label).c_str());
   pls.schr(0.0, 1.0);
 }
 
@@ -98,7 +99,7 @@ void draw_line_chart(plstream& pls, const LineChartSpec& spec) {
   draw_axes(pls, frame, x, y, {spec.title, spec.x_label, spec.y_label}, x_tick);
   for (size_t i = 0; i < spec.series.size(); ++i)
     if (!spec.series[i].band.empty()) draw_band(pls, spec.series[i], series_colour(i));
-  for (const auto& m : spec.markers) draw_marker_line(pls, m, y);
+  for (const auto& m : spec.markers) draw_marker_line(pls, m, x, y);
   for (size_t i = 0; i < spec.series.size(); ++i) draw_series(pls, spec.series[i], i);
   draw_legend(pls, legend, frame.x1 + kRightGap, frame.y1);
 }
@@ -128,8 +129,9 @@ void draw_error_bar(plstream& pls, double centre, double width, double value, do
   set_ink(pls);
   const PLFLT ex[2] = {centre, centre}, ey[2] = {value - error, value + error};
   pls.line(2, ex, ey);
+  const double cap = std::min(0.25 * width, 0.08);  // half-width of the caps, in category slots
   for (double end : {value - error, value + error}) {
-    const PLFLT cx[2] = {centre - 0.25 * width, centre + 0.25 * width}, cy[2] = {end, end};
+    const PLFLT cx[2] = {centre - cap, centre + cap}, cy[2] = {end, end};
     pls.line(2, cx, cy);
   }
 }

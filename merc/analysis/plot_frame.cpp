@@ -63,10 +63,16 @@ void draw_axes(plstream& pls, const Frame& frame, Range x, Range y, const AxesTe
   if (!text.x_label.empty()) pls.mtex("b", x_numbers ? 3.2 : 3.6, 0.5, 0.5, plot_text(text.x_label).c_str());
   if (!text.y_label.empty()) pls.mtex("l", 4.6, 0.5, 0.5, plot_text(text.y_label).c_str());
   if (!text.title.empty()) {
-    pls.schr(0.0, 1.25);
+    // Titles 25 % larger than the rest, smaller where a narrow panel needs it.
+    pls.schr(0.0, fitting_text_scale(pls, {text.title}, frame.x1 - frame.x0, 1.25));
     pls.mtex("t", 1.4, 0.5, 0.5, plot_text(text.title).c_str());
     pls.schr(0.0, 1.0);
   }
+}
+
+double left_margin(plstream& pls) {
+  // The y label sits 4.6 character heights left of the frame (draw_axes) and is one high.
+  return std::max(0.09, 6.2 * char_height_mm(pls) / page_width_mm(pls));
 }
 
 double char_height_mm(plstream& pls) {
@@ -102,17 +108,18 @@ size_t longest_text(const std::vector<std::string>& names) {
   return n;
 }
 
-double fitting_text_scale(plstream& pls, const std::vector<std::string>& names, double slot_width) {
+double fitting_text_scale(plstream& pls, const std::vector<std::string>& names, double slot_width,
+                          double max_scale) {
   const double need_mm = kGlyphAspect * static_cast<double>(longest_text(names)) * char_height_mm(pls);
   const double have_mm = 0.95 * slot_width * page_width_mm(pls);
-  return need_mm <= 0.0 ? 1.0 : std::clamp(have_mm / need_mm, 0.5, 1.0);
+  return need_mm <= 0.0 ? max_scale : std::clamp(have_mm / need_mm, std::min(0.5, max_scale), max_scale);
 }
 
 double legend_width(plstream& pls, const std::vector<LegendEntry>& entries) {
   size_t longest = 0;
   for (const auto& e : entries) longest = std::max(longest, text_length(e.label));
   if (longest == 0) return 0.0;
-  const double mm = char_height_mm(pls) * (kSampleChars + 1.5 + kGlyphAspect * static_cast<double>(longest));
+  const double mm = char_height_mm(pls) * (kSampleChars + 2.5 + kGlyphAspect * static_cast<double>(longest));
   return std::min(0.45, mm / page_width_mm(pls));
 }
 

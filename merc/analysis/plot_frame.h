@@ -41,6 +41,9 @@ inline constexpr double kTopMargin = 0.9;
 // merc::Error unless both sides are within 100..10000.
 void check_plot_size(PlotSize size);
 
+// Left margin (page-width fraction) with room for y tick numbers and the y label.
+double left_margin(plstream& pls);
+
 // Viewport in normalised page coordinates (0..1, origin bottom left).
 struct Frame {
   double x0 = 0.1, x1 = 0.95, y0 = 0.12, y1 = 0.9;
@@ -79,9 +82,10 @@ inline constexpr double kGlyphAspect = 0.7;
 // Display width of text in characters (UTF-8 continuation bytes take none); the longest of names.
 size_t text_length(const std::string& text);
 size_t longest_text(const std::vector<std::string>& names);
-// Character scale (<= 1, >= 0.5) at which the longest name fits a slot `slot_width` of the page
-// width wide (category names under bars, column names under a heat map).
-double fitting_text_scale(plstream& pls, const std::vector<std::string>& names, double slot_width);
+// Character scale (<= max_scale, >= 0.5) at which the longest name fits a slot `slot_width` of
+// the page width wide (category names under bars, column names under a heat map, titles).
+double fitting_text_scale(plstream& pls, const std::vector<std::string>& names, double slot_width,
+                          double max_scale = 1.0);
 
 // Character height in mm and the page size in mm (for spacing text in normalised coordinates).
 double char_height_mm(plstream& pls);

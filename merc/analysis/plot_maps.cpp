@@ -137,7 +137,7 @@ void draw_scatter(plstream& pls, const ScatterSpec& spec) {
     }
   const double lw = legend_width(pls, legend);
   const double top = spec.title.empty() ? kTopMargin : kTopMargin - 0.07;
-  const double left = 0.09, right = 1.0 - 0.03 - lw, gap = 0.09;
+  const double left = left_margin(pls), right = 1.0 - 0.03 - lw, gap = left;
   const double n = static_cast<double>(spec.panels.size());
   const double width = (right - left - gap * (n - 1.0)) / n;
   for (size_t p = 0; p < spec.panels.size(); ++p) {
