@@ -75,8 +75,9 @@ void draw_marker_line(plstream& pls, const VerticalMarker& m, Range x, Range y) 
   pls.schr(0.0, 0.8);
   // Horizontal near the top of the frame, on the side of the line with more room.
   const bool left = m.x > 0.5 * (x.lo + x.hi);
-  pls.ptex(m.x, y.hi - 0.04 * (y.hi - y.lo), 1.0, 0.0, left ? 1.0 : 0.0,
-           plot_text(left ? m.label + " " : " " + m.label).c_str());
+  const double gap = 0.008 * (x.hi - x.lo);
+  pls.ptex(left ? m.x - gap : m.x + gap, y.hi - 0.04 * (y.hi - y.lo), 1.0, 0.0, left ? 1.0 : 0.0,
+           plot_text(m.label).c_str());
   pls.schr(0.0, 1.0);
 }
 

@@ -41,8 +41,8 @@ TEST(Figures, TrainingCurvesMarkStageChangeAndSelectedEpoch) {
   EXPECT_EQ(figs[0].name, "training_loss");
   EXPECT_EQ(figs[1].name, "training_metric");
   for (const auto& f : figs) {
-    EXPECT_TRUE(has_text(f.svg, " stage 1")) << f.name;
-    EXPECT_TRUE(has_text(f.svg, " selected")) << f.name;
+    EXPECT_TRUE(has_text(f.svg, "stage 1")) << f.name;
+    EXPECT_TRUE(has_text(f.svg, "selected")) << f.name;
     EXPECT_TRUE(has_text(f.svg, "epoch")) << f.name;
     EXPECT_TRUE(has_text(f.svg, "valid")) << f.name;
   }

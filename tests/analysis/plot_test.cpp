@@ -73,7 +73,7 @@ TEST(Plot, LineChartSvgCarriesTitleLabelsAndLegend) {
   const std::string svg = line_chart(two_lines()).svg();
   EXPECT_EQ(svg.rfind("<svg", 0), 0u) << svg.substr(0, 80);
   EXPECT_TRUE(balanced_xml(svg));
-  for (const char* text : {"Loss per epoch", "epoch", "loss (nats)", "train", "valid", " stage 1"})
+  for (const char* text : {"Loss per epoch", "epoch", "loss (nats)", "train", "valid", "stage 1"})
     EXPECT_TRUE(has_text(svg, text)) << text;
   // The page size as asked, in pixels like the PNG.
   EXPECT_NE(svg.find("width=\"800\""), std::string::npos);
