@@ -8,6 +8,7 @@
 
 #include "merc/app/data_cmd.h"
 #include "merc/app/import_cmd.h"
+#include "merc/app/run_figures.h"
 #include "merc/app/train_cmd.h"
 #include "merc/core/allocator.h"
 #include "merc/core/error.h"
@@ -178,6 +179,12 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   CLI::App* analyze = app.add_subcommand("analyze", "analyses of finished runs: t-SNE, figures");
   analyze->require_subcommand(1);
 
+  FiguresArgs figures_args;
+  CLI::App* figures = analyze->add_subcommand("figures", "figures of a run or sweep directory as SVG, PNG and PDF");
+  figures->add_option("DIR", figures_args.dir, "run directory (train_log.jsonl, model.pt) or sweep directory "
+                                               "(results.json)")->required();
+  figures->add_option("--out", figures_args.out, "output directory (default: DIR/figures)");
+
   std::string list_what;
   CLI::App* list = app.add_subcommand("list", "list registries: models, datasets, protocols, formats, optimizers, "
                                               "schedulers, losses, config");
@@ -217,6 +224,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     if (import_ckpt->parsed()) return run_import_checkpoint(import_args, out);
     if (export_w->parsed()) return run_export_weights(export_args, out);
     if (list->parsed()) return run_list(list_what, out);
+    if (figures->parsed()) return run_figures_cmd(figures_args, out);
   } catch (const merc::Error& e) {
     err << "merc: error: " << e.what() << "\n";
     return 1;
