@@ -48,8 +48,8 @@ void validate(const torch::Tensor& x, const TsneOptions& o) {
              "t-SNE: Barnes-Hut (theta {}) embeds in 2 dimensions only, got dims {}; use theta 0 (exact)", o.theta,
              o.dims);
   MERC_CHECK(o.theta > 0.0 || n <= kMaxExactPoints,
-             "t-SNE: exact t-SNE (theta 0) on {} points would need an ({0}, {0}) matrix; use theta > 0 "
-             "(Barnes-Hut) above {} points", n, kMaxExactPoints);
+             "t-SNE: exact t-SNE (theta 0) on {0} points would need an ({0}, {0}) matrix; use theta > 0 "
+             "(Barnes-Hut) above {1} points", n, kMaxExactPoints);
   MERC_CHECK(!o.learning_rate || (std::isfinite(*o.learning_rate) && *o.learning_rate > 0.0),
              "t-SNE: learning rate must be > 0, got {}", o.learning_rate.value_or(0.0));
   MERC_CHECK(o.early_exaggeration > 0.0, "t-SNE: early exaggeration must be > 0, got {}", o.early_exaggeration);

@@ -122,6 +122,10 @@ TEST(Tsne, BadInputIsAClearError) {
   bad[9][0] = std::numeric_limits<float>::infinity();
   EXPECT_NE(error_text([&] { tsne(bad, o); }).find("2 of 20 rows hold NaN or infinite values (first: row 4)"),
             std::string::npos);
+  TsneOptions exact = o;
+  exact.theta = 0.0;
+  EXPECT_NE(error_text([&] { tsne(torch::zeros({20001, 2}), exact); }).find("exact t-SNE (theta 0) on 20001 points"),
+            std::string::npos);
   TsneOptions three = o;
   three.dims = 3;
   EXPECT_NE(error_text([&] { tsne(ok, three); }).find("2 dimensions only"), std::string::npos);

@@ -110,6 +110,11 @@ TEST_F(TsneCmdTest, RefusesMissingFilesAndMismatchedRows) {
   io::write_npy_file((broken / "labels.npy").string(), labels);
   EXPECT_NE(error_text([&] { read_analysis_export(broken.string()); }).find("has 5 rows but features_before.npy has 18"),
             std::string::npos);
+  std::vector<std::string> bad_rate = tsne_args(export_dir());
+  bad_rate.insert(bad_rate.end(), {"--learning-rate", "fast"});
+  r = testing::cli(bad_rate);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("--learning-rate: want a number or 'auto', got 'fast'"), std::string::npos) << r.err;
   r = testing::cli(tsne_args((dir_ / "no_such_export").string()));
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("no_such_export: not a directory"), std::string::npos) << r.err;
