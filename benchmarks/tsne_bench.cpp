@@ -11,15 +11,14 @@
 //   ./build/benchmarks/merc_bench_tsne --benchmark_filter=BM_TsneBarnesHut
 // Results and the sklearn commands: docs/analysis/tsne.md.
 
-#include "benchmarks/bench_main.h"
+#include <torch/torch.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
 
-#include <torch/torch.h>
-
+#include "benchmarks/bench_main.h"
 #include "merc/analysis/tsne.h"
 #include "merc/io/npy.h"
 
@@ -55,7 +54,13 @@ void BM_TsneBarnesHut(benchmark::State& state) {
   state.counters["init_s"] = r.seconds.init;
   state.counters["optimize_s"] = r.seconds.exaggerated + r.seconds.final;
 }
-BENCHMARK(BM_TsneBarnesHut)->Arg(1)->Arg(2)->Iterations(1)->UseRealTime()->MeasureProcessCPUTime()->Unit(benchmark::kSecond);
+BENCHMARK(BM_TsneBarnesHut)
+    ->Arg(1)
+    ->Arg(2)
+    ->Iterations(1)
+    ->UseRealTime()
+    ->MeasureProcessCPUTime()
+    ->Unit(benchmark::kSecond);
 
 }  // namespace
 

@@ -24,9 +24,7 @@ constexpr double kInitScale = 1e-4;
 constexpr int64_t kMaxExactPoints = 20000;
 
 using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 void validate(const torch::Tensor& x, const TsneOptions& o) {
   MERC_CHECK(x.dim() == 2, "t-SNE: want (N, D) points (one row per point), got a {}-d tensor of shape {}", x.dim(),
@@ -49,7 +47,8 @@ void validate(const torch::Tensor& x, const TsneOptions& o) {
              o.dims);
   MERC_CHECK(o.theta > 0.0 || n <= kMaxExactPoints,
              "t-SNE: exact t-SNE (theta 0) on {0} points would need an ({0}, {0}) matrix; use theta > 0 "
-             "(Barnes-Hut) above {1} points", n, kMaxExactPoints);
+             "(Barnes-Hut) above {1} points",
+             n, kMaxExactPoints);
   MERC_CHECK(!o.learning_rate || (std::isfinite(*o.learning_rate) && *o.learning_rate > 0.0),
              "t-SNE: learning rate must be > 0, got {}", o.learning_rate.value_or(0.0));
   MERC_CHECK(o.early_exaggeration > 0.0, "t-SNE: early exaggeration must be > 0, got {}", o.early_exaggeration);
@@ -68,9 +67,8 @@ torch::Tensor pca_scores(const torch::Tensor& x, int64_t dims, at::Generator& ge
   const torch::Tensor xc = x.to(torch::kFloat64) - x.to(torch::kFloat64).mean(0, /*keepdim=*/true);
   const int64_t l = std::min({dims + kPcaOversample, xc.size(0), xc.size(1)});
   torch::Tensor q = torch::randn({xc.size(1), l}, gen, torch::kFloat64);
-  for (int it = 0; it < kPcaPowerIterations; ++it)
-    q = std::get<0>(torch::linalg_qr(xc.t().mm(xc.mm(q)), "reduced"));
-  const torch::Tensor b = xc.mm(q);                                   // (N, l)
+  for (int it = 0; it < kPcaPowerIterations; ++it) q = std::get<0>(torch::linalg_qr(xc.t().mm(xc.mm(q)), "reduced"));
+  const torch::Tensor b = xc.mm(q);                                                 // (N, l)
   const torch::Tensor eigvecs = std::get<1>(torch::linalg_eigh(b.t().mm(b), "L"));  // ascending
   torch::Tensor scores = b.mm(eigvecs.flip({1}).narrow(1, 0, dims)).contiguous();
   for (int64_t c = 0; c < dims; ++c) {
@@ -138,8 +136,6 @@ PhaseEnd run_phase(const Phase& ph, const GradientFn& gradient, double learning_
 
 }  // namespace tsne_detail
 
-using namespace tsne_detail;
-
 TsneInit parse_tsne_init(const std::string& name) {
   if (name == "pca") return TsneInit::kPca;
   if (name == "random") return TsneInit::kRandom;
@@ -150,64 +146,68 @@ std::string tsne_init_name(TsneInit init) { return init == TsneInit::kPca ? "pca
 
 torch::Tensor tsne_initial_embedding(const torch::Tensor& x, int64_t dims, TsneInit init, uint64_t seed) {
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
-  if (init == TsneInit::kRandom) return torch::randn({x.size(0), dims}, gen, torch::kFloat64).mul_(kInitScale);
-  torch::Tensor y = pca_scores(x, dims, gen);
+  if (init == TsneInit::kRandom)
+    return torch::randn({x.size(0), dims}, gen, torch::kFloat64).mul_(tsne_detail::kInitScale);
+  torch::Tensor y = tsne_detail::pca_scores(x, dims, gen);
   const torch::Tensor first = y.select(1, 0);
   const double sd = std::sqrt((first - first.mean()).pow(2).mean().item<double>());  // np.std: ddof 0
   MERC_CHECK(sd > 0.0, "t-SNE: the first principal component has no variance (all points equal?); use random init");
-  return y.mul_(kInitScale / sd);
+  return y.mul_(tsne_detail::kInitScale / sd);
 }
 
 TsneResult tsne(const torch::Tensor& x, const TsneOptions& o) {
-  validate(x, o);
-  const auto start = Clock::now();
+  tsne_detail::validate(x, o);
+  const auto start = tsne_detail::Clock::now();
   const int64_t n = x.size(0);
   const bool exact = o.theta == 0.0;
   TsneResult result;
   result.learning_rate = o.learning_rate.value_or(std::max(static_cast<double>(n) / o.early_exaggeration / 4.0, 50.0));
   // 1. P.
-  auto t = Clock::now();
+  auto t = tsne_detail::Clock::now();
   torch::Tensor dense_p;
   data::CsrMatrix sparse_p;
   if (exact) {
     const torch::Tensor d = squared_distances(x);
-    result.seconds.neighbors = seconds_since(t);
-    t = Clock::now();
+    result.seconds.neighbors = tsne_detail::seconds_since(t);
+    t = tsne_detail::Clock::now();
     dense_p = dense_joint_affinities(d, o.perplexity);
     result.neighbors = n - 1;
   } else {
     result.neighbors = std::max<int64_t>(1, std::min<int64_t>(n - 1, static_cast<int64_t>(3.0 * o.perplexity)));
     const NeighborGraph g = nearest_neighbors(x, result.neighbors);
-    result.seconds.neighbors = seconds_since(t);
-    t = Clock::now();
+    result.seconds.neighbors = tsne_detail::seconds_since(t);
+    t = tsne_detail::Clock::now();
     sparse_p = joint_affinities(g, conditional_affinities(g, o.perplexity));
   }
-  result.seconds.affinities = seconds_since(t);
+  result.seconds.affinities = tsne_detail::seconds_since(t);
   // 2. Y0.
-  t = Clock::now();
+  t = tsne_detail::Clock::now();
   const torch::Tensor y0 = tsne_initial_embedding(x, o.dims, o.init, o.seed).contiguous();
   std::vector<double> y(y0.data_ptr<double>(), y0.data_ptr<double>() + y0.numel());
-  result.seconds.init = seconds_since(t);
+  result.seconds.init = tsne_detail::seconds_since(t);
   spdlog::info("t-SNE: {} points, {} neighbours, {} (theta {}), learning rate {:.4g}, P and init in {:.2f} s", n,
-               result.neighbors, exact ? "exact" : "Barnes-Hut", o.theta, result.learning_rate, seconds_since(start));
+               result.neighbors, exact ? "exact" : "Barnes-Hut", o.theta, result.learning_rate,
+               tsne_detail::seconds_since(start));
   // 3. Gradient descent, two phases.
-  const GradientFn gradient = [&](const double* yy, double p_scale, double* grad, bool kl) {
+  const tsne_detail::GradientFn gradient = [&](const double* yy, double p_scale, double* grad, bool kl) {
     return exact ? exact_gradient(dense_p, yy, n, o.dims, p_scale, grad, kl)
                  : barnes_hut_gradient(sparse_p, yy, n, o.theta, p_scale, grad, kl);
   };
-  t = Clock::now();
-  const Phase early{0, o.exaggeration_iterations, o.momentum_exaggerated, o.early_exaggeration,
-                    o.exaggeration_iterations, true};
-  PhaseEnd end = run_phase(early, gradient, result.learning_rate, o, &y, &result);
-  result.seconds.exaggerated = seconds_since(t);
-  t = Clock::now();
-  const Phase final_phase{end.last_iteration + 1, o.max_iter, o.momentum_final, 1.0, o.n_iter_without_progress, false};
-  if (final_phase.begin < final_phase.end) end = run_phase(final_phase, gradient, result.learning_rate, o, &y, &result);
-  result.seconds.final = seconds_since(t);
+  t = tsne_detail::Clock::now();
+  const tsne_detail::Phase early{
+      0, o.exaggeration_iterations, o.momentum_exaggerated, o.early_exaggeration, o.exaggeration_iterations, true};
+  tsne_detail::PhaseEnd end = tsne_detail::run_phase(early, gradient, result.learning_rate, o, &y, &result);
+  result.seconds.exaggerated = tsne_detail::seconds_since(t);
+  t = tsne_detail::Clock::now();
+  const tsne_detail::Phase final_phase{end.last_iteration + 1,    o.max_iter, o.momentum_final, 1.0,
+                                       o.n_iter_without_progress, false};
+  if (final_phase.begin < final_phase.end)
+    end = tsne_detail::run_phase(final_phase, gradient, result.learning_rate, o, &y, &result);
+  result.seconds.final = tsne_detail::seconds_since(t);
   result.iterations = end.last_iteration + 1;
   result.kl_divergence = end.kl;
   result.embedding = torch::from_blob(y.data(), {n, o.dims}, torch::kFloat64).clone();
-  result.seconds.total = seconds_since(start);
+  result.seconds.total = tsne_detail::seconds_since(start);
   spdlog::info("t-SNE: KL {:.4f} after {} iterations, {:.2f} s", result.kl_divergence, result.iterations,
                result.seconds.total);
   return result;

@@ -16,13 +16,13 @@
 // Deterministic on CPU for a given seed and thread count (tsne_gradient.h says why the gradient
 // does not even depend on the thread count; the BLAS products of PCA and the neighbour search may).
 
+#include <torch/torch.h>
+
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <torch/torch.h>
 
 namespace merc::analysis {
 
@@ -30,7 +30,7 @@ enum class TsneInit { kPca, kRandom };
 
 // One KL check of the optimisation (every kTsneCheckEvery iterations and at the end).
 struct TsneProgress {
-  int64_t iteration = 0;       // iterations done
+  int64_t iteration = 0;  // iterations done
   int64_t max_iter = 0;
   double kl_divergence = 0.0;  // of the exaggerated P during early exaggeration, as sklearn reports
   bool exaggerated = false;
@@ -44,32 +44,32 @@ struct TsneOptions {
   std::optional<double> learning_rate;  // empty = "auto": max(N / early_exaggeration / 4, 50)
   double early_exaggeration = 12.0;
   int64_t exaggeration_iterations = 250;
-  int64_t max_iter = 1000;              // total iterations, both phases
+  int64_t max_iter = 1000;  // total iterations, both phases
   double momentum_exaggerated = 0.5;
   double momentum_final = 0.8;
   double min_gain = 0.01;
   int64_t n_iter_without_progress = 300;  // final phase; the exaggerated phase uses its length
   double min_grad_norm = 1e-7;
   TsneInit init = TsneInit::kPca;
-  uint64_t seed = 0;                    // random init, and the random start of PCA's subspace iteration
+  uint64_t seed = 0;  // random init, and the random start of PCA's subspace iteration
   std::function<void(const TsneProgress&)> on_progress;  // called at every KL check
 };
 
 struct TsneSeconds {
-  double neighbors = 0;     // kNN (Barnes-Hut) or all distances (exact)
-  double affinities = 0;    // perplexity calibration + symmetrisation
+  double neighbors = 0;   // kNN (Barnes-Hut) or all distances (exact)
+  double affinities = 0;  // perplexity calibration + symmetrisation
   double init = 0;
-  double exaggerated = 0;   // optimisation, early-exaggeration phase
-  double final = 0;         // optimisation, final phase
+  double exaggerated = 0;  // optimisation, early-exaggeration phase
+  double final = 0;        // optimisation, final phase
   double total = 0;
 };
 
 struct TsneResult {
-  torch::Tensor embedding;   // (N, dims) float64
-  double kl_divergence = 0;  // at the last iteration: exact KL (theta = 0) or the Barnes-Hut estimate
-  int64_t iterations = 0;    // iterations run (< max_iter when a stopping rule fired)
-  double learning_rate = 0;  // as used ("auto" resolved)
-  int64_t neighbors = 0;     // k of the neighbour graph (N - 1 for exact)
+  torch::Tensor embedding;            // (N, dims) float64
+  double kl_divergence = 0;           // at the last iteration: exact KL (theta = 0) or the Barnes-Hut estimate
+  int64_t iterations = 0;             // iterations run (< max_iter when a stopping rule fired)
+  double learning_rate = 0;           // as used ("auto" resolved)
+  int64_t neighbors = 0;              // k of the neighbour graph (N - 1 for exact)
   std::vector<TsneProgress> history;  // every KL check, in order
   TsneSeconds seconds;
 };

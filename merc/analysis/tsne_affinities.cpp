@@ -1,10 +1,10 @@
 #include "merc/analysis/tsne_affinities.h"
 
+#include <ATen/Parallel.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
-
-#include <ATen/Parallel.h>
 
 #include "merc/core/error.h"
 
@@ -99,8 +99,6 @@ double row_entropy(const double* d, int64_t count, double d0, double beta, doubl
 
 }  // namespace tsne_affinities_detail
 
-using namespace tsne_affinities_detail;
-
 NeighborGraph nearest_neighbors(const torch::Tensor& x, int64_t k) {
   MERC_CHECK(x.dim() == 2, "nearest_neighbors: want (N, D) points, got shape {}", x.sizes());
   const int64_t n = x.size(0);
@@ -111,9 +109,9 @@ NeighborGraph nearest_neighbors(const torch::Tensor& x, int64_t k) {
   g.index.resize(static_cast<size_t>(n * k));
   g.sq_distance.resize(static_cast<size_t>(n * k));
   if (x.scalar_type() == torch::kFloat64) {
-    fill_neighbors<double>(x.contiguous(), &g);
+    tsne_affinities_detail::fill_neighbors<double>(x.contiguous(), &g);
   } else {
-    fill_neighbors<float>(x.to(torch::kFloat32).contiguous(), &g);
+    tsne_affinities_detail::fill_neighbors<float>(x.to(torch::kFloat32).contiguous(), &g);
   }
   return g;
 }
@@ -135,7 +133,7 @@ CalibratedRow calibrate_row(const double* sq_dist, int64_t count, double perplex
   double beta_min = -inf, beta_max = inf;
   CalibratedRow r;
   for (int step = 0; step < kPerplexitySteps; ++step) {
-    r.entropy = row_entropy(sq_dist, count, d0, r.beta, p);
+    r.entropy = tsne_affinities_detail::row_entropy(sq_dist, count, d0, r.beta, p);
     const double diff = r.entropy - target;
     if (std::fabs(diff) <= kPerplexityTolerance) break;
     // Too flat (entropy too high): sharpen with a larger beta; too peaked: smaller beta.
@@ -182,7 +180,8 @@ data::CsrMatrix joint_affinities(const NeighborGraph& graph, const std::vector<d
     std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return idx[a] < idx[b]; });
     for (int64_t t = 0; t < k; ++t) {
       c.col_index[static_cast<size_t>(i * k + t)] = idx[order[static_cast<size_t>(t)]];
-      c.values[static_cast<size_t>(i * k + t)] = conditional[static_cast<size_t>(i * k + order[static_cast<size_t>(t)])];
+      c.values[static_cast<size_t>(i * k + t)] =
+          conditional[static_cast<size_t>(i * k + order[static_cast<size_t>(t)])];
     }
   }
   const data::CsrMatrix ct = c.transposed();

@@ -5,10 +5,10 @@
 // sklearn/manifold/_t_sne.py and _utils.pyx (natural-log entropy, squared Euclidean distances,
 // binary search on beta = 1 / (2 sigma^2) starting at 1, tolerance 1e-5 nats, 100 steps).
 
+#include <torch/torch.h>
+
 #include <cstdint>
 #include <vector>
-
-#include <torch/torch.h>
 
 #include "merc/data/randomized_svd.h"  // data::CsrMatrix
 
@@ -18,8 +18,8 @@ namespace merc::analysis {
 struct NeighborGraph {
   int64_t num_points = 0;
   int64_t k = 0;
-  std::vector<int64_t> index;        // (N, k) row-major
-  std::vector<double> sq_distance;   // (N, k) squared Euclidean distances, float64
+  std::vector<int64_t> index;       // (N, k) row-major
+  std::vector<double> sq_distance;  // (N, k) squared Euclidean distances, float64
 };
 
 // x: (N, D) float32 or float64, N >= 2, 1 <= k <= N - 1. Blocked brute force: each block of rows

@@ -1,11 +1,11 @@
 #include "merc/analysis/tsne_gradient.h"
 
+#include <ATen/Parallel.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
-
-#include <ATen/Parallel.h>
 
 #include "merc/core/error.h"
 
@@ -13,7 +13,7 @@ namespace merc::analysis {
 namespace tsne_gradient_detail {
 
 constexpr double kMachineEpsilon = std::numeric_limits<double>::epsilon();  // sklearn's MACHINE_EPSILON
-constexpr double kFloat32Tiny = 1.1754943508222875e-38;  // sklearn's FLOAT32_TINY in the BH KL
+constexpr double kFloat32Tiny = 1.1754943508222875e-38;                     // sklearn's FLOAT32_TINY in the BH KL
 // Points per parallel task: each costs a tree walk of a few hundred cells.
 constexpr int64_t kPointGrain = 64;
 // Deeper cells would hold points closer than 2^-48 of the embedding's extent: such points stay
@@ -96,8 +96,8 @@ void QuadTree::build(int32_t cell, const Box& box, int depth) {
   TreePoint* split_hi = std::partition(split_x, p + end, [my](const TreePoint& q) { return q.y < my; });
   const int32_t bounds[5] = {begin, static_cast<int32_t>(split_lo - p), static_cast<int32_t>(split_x - p),
                              static_cast<int32_t>(split_hi - p), end};
-  const Box boxes[4] = {{box.x0, box.y0, mx, my}, {box.x0, my, mx, box.y1}, {mx, box.y0, box.x1, my},
-                        {mx, my, box.x1, box.y1}};
+  const Box boxes[4] = {
+      {box.x0, box.y0, mx, my}, {box.x0, my, mx, box.y1}, {mx, box.y0, box.x1, my}, {mx, my, box.x1, box.y1}};
   const int32_t first = static_cast<int32_t>(cells_.size());
   int32_t count = 0;
   int quadrant_of[4];
@@ -187,13 +187,11 @@ double serial_sum(const std::vector<double>& v) {
 
 }  // namespace tsne_gradient_detail
 
-using namespace tsne_gradient_detail;
-
-double exact_gradient(const torch::Tensor& p, const double* y, int64_t n, int64_t dims, double p_scale,
-                      double* grad, bool compute_kl) {
-  MERC_CHECK(p.dim() == 2 && p.size(0) == n && p.size(1) == n && p.scalar_type() == torch::kFloat64 &&
-                 p.is_contiguous(),
-             "exact_gradient: want P as a contiguous ({0}, {0}) float64 matrix, got {1}", n, p.sizes());
+double exact_gradient(const torch::Tensor& p, const double* y, int64_t n, int64_t dims, double p_scale, double* grad,
+                      bool compute_kl) {
+  MERC_CHECK(
+      p.dim() == 2 && p.size(0) == n && p.size(1) == n && p.scalar_type() == torch::kFloat64 && p.is_contiguous(),
+      "exact_gradient: want P as a contiguous ({0}, {0}) float64 matrix, got {1}", n, p.sizes());
   const double* pp = p.data_ptr<double>();
   auto weight = [&](int64_t i, int64_t j) {
     double d2 = 0;
@@ -204,54 +202,55 @@ double exact_gradient(const torch::Tensor& p, const double* y, int64_t n, int64_
     return 1.0 / (1.0 + d2);
   };
   std::vector<double> z_row(static_cast<size_t>(n), 0.0), kl_row(static_cast<size_t>(n), 0.0);
-  at::parallel_for(0, n, kPointGrain, [&](int64_t begin, int64_t end) {
+  at::parallel_for(0, n, tsne_gradient_detail::kPointGrain, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i)
       for (int64_t j = 0; j < n; ++j)
         if (j != i) z_row[static_cast<size_t>(i)] += weight(i, j);
   });
-  const double z = serial_sum(z_row);
-  at::parallel_for(0, n, kPointGrain, [&](int64_t begin, int64_t end) {
+  const double z = tsne_gradient_detail::serial_sum(z_row);
+  at::parallel_for(0, n, tsne_gradient_detail::kPointGrain, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       double* g = grad + i * dims;
       std::fill(g, g + dims, 0.0);
       for (int64_t j = 0; j < n; ++j) {
         if (j == i) continue;
         const double w = weight(i, j), pij = p_scale * pp[i * n + j];
-        const double q = std::max(w / z, kMachineEpsilon);
+        const double q = std::max(w / z, tsne_gradient_detail::kMachineEpsilon);
         const double m = 4.0 * (pij - q) * w;
         for (int64_t d = 0; d < dims; ++d) g[d] += m * (y[i * dims + d] - y[j * dims + d]);
-        if (compute_kl) kl_row[static_cast<size_t>(i)] += pij * std::log(std::max(pij, kMachineEpsilon) / q);
+        if (compute_kl)
+          kl_row[static_cast<size_t>(i)] += pij * std::log(std::max(pij, tsne_gradient_detail::kMachineEpsilon) / q);
       }
     }
   });
-  return compute_kl ? serial_sum(kl_row) : std::numeric_limits<double>::quiet_NaN();
+  return compute_kl ? tsne_gradient_detail::serial_sum(kl_row) : std::numeric_limits<double>::quiet_NaN();
 }
 
 double barnes_hut_gradient(const data::CsrMatrix& p, const double* y, int64_t n, double theta, double p_scale,
                            double* grad, bool compute_kl) {
   MERC_CHECK(p.rows == n && p.cols == n, "barnes_hut_gradient: P is ({}, {}) for {} points", p.rows, p.cols, n);
   MERC_CHECK(theta >= 0.0, "barnes_hut_gradient: theta must be >= 0, got {}", theta);
-  const QuadTree tree(y, n);
+  const tsne_gradient_detail::QuadTree tree(y, n);
   std::vector<double> repulsive(static_cast<size_t>(2 * n)), z_point(static_cast<size_t>(n));
   const double theta_sq = theta * theta;
   // Tree order: neighbouring tasks walk the same cells, which keeps them in cache.
-  at::parallel_for(0, n, kPointGrain, [&](int64_t begin, int64_t end) {
+  at::parallel_for(0, n, tsne_gradient_detail::kPointGrain, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       const int64_t i = tree.points()[static_cast<size_t>(t)].index;
       tree.repulsion(t, theta_sq, repulsive.data() + 2 * i, z_point.data() + i);
     }
   });
-  const double z = serial_sum(z_point);
+  const double z = tsne_gradient_detail::serial_sum(z_point);
   std::vector<double> kl_row(compute_kl ? static_cast<size_t>(n) : 0);
-  at::parallel_for(0, n, kPointGrain, [&](int64_t begin, int64_t end) {
+  at::parallel_for(0, n, tsne_gradient_detail::kPointGrain, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       double attractive[2];
-      attraction(p, y, i, p_scale, z, attractive, compute_kl ? kl_row.data() + i : nullptr);
+      tsne_gradient_detail::attraction(p, y, i, p_scale, z, attractive, compute_kl ? kl_row.data() + i : nullptr);
       grad[2 * i] = 4.0 * (attractive[0] - repulsive[static_cast<size_t>(2 * i)] / z);
       grad[2 * i + 1] = 4.0 * (attractive[1] - repulsive[static_cast<size_t>(2 * i + 1)] / z);
     }
   });
-  return compute_kl ? serial_sum(kl_row) : std::numeric_limits<double>::quiet_NaN();
+  return compute_kl ? tsne_gradient_detail::serial_sum(kl_row) : std::numeric_limits<double>::quiet_NaN();
 }
 
 }  // namespace merc::analysis

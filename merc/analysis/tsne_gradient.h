@@ -16,9 +16,9 @@
 // point in a fixed order; Z and the KL are then summed over points serially. Results therefore do
 // not depend on the number of threads or their scheduling (at::parallel_for).
 
-#include <cstdint>
-
 #include <torch/torch.h>
+
+#include <cstdint>
 
 #include "merc/data/randomized_svd.h"  // data::CsrMatrix
 
@@ -29,8 +29,8 @@ namespace merc::analysis {
 
 // Exact: p is (N, N) float64 joint P (dense_joint_affinities), any dims >= 1. O(N^2).
 // KL = sum_{i != j} p_ij log(p_ij / max(q_ij, eps)), sklearn's _kl_divergence.
-double exact_gradient(const torch::Tensor& p, const double* y, int64_t n, int64_t dims, double p_scale,
-                      double* grad, bool compute_kl);
+double exact_gradient(const torch::Tensor& p, const double* y, int64_t n, int64_t dims, double p_scale, double* grad,
+                      bool compute_kl);
 
 // Barnes-Hut, dims == 2: p is the sparse joint P (joint_affinities). The KL returned is the
 // estimate sklearn reports: the sum over P's non-zero pairs of p log(p / q) with q = w / Z_BH.

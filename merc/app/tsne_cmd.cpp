@@ -1,14 +1,14 @@
 #include "merc/app/tsne_cmd.h"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <ostream>
 #include <sstream>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "merc/core/error.h"
 #include "merc/core/progress.h"
@@ -98,8 +98,8 @@ analysis::TsneOptions options_from_args(const TsneCmdArgs& a) {
     } catch (const std::exception&) {
       used = 0;
     }
-    MERC_CHECK(used == a.learning_rate.size() && used > 0,
-               "--learning-rate: want a number or 'auto', got '{}'", a.learning_rate);
+    MERC_CHECK(used == a.learning_rate.size() && used > 0, "--learning-rate: want a number or 'auto', got '{}'",
+               a.learning_rate);
     o.learning_rate = lr;
   }
   return o;
@@ -153,33 +153,32 @@ ScatterRun run_scatter(const NamedFeatures& f, const AnalysisExport& e, const an
 
 }  // namespace tsne_cmd_detail
 
-using namespace tsne_cmd_detail;
-
 AnalysisExport read_analysis_export(const std::string& dir) {
-  MERC_CHECK(fs::is_directory(dir), "{}: not a directory {}", dir, kExportHint);
+  MERC_CHECK(fs::is_directory(dir), "{}: not a directory {}", dir, tsne_cmd_detail::kExportHint);
   AnalysisExport e;
-  e.features_before = read_features(export_file(dir, "features_before.npy", true));
+  e.features_before = tsne_cmd_detail::read_features(tsne_cmd_detail::export_file(dir, "features_before.npy", true));
   const int64_t n = e.features_before.size(0);
-  const std::string after = export_file(dir, "features_after.npy", false);
+  const std::string after = tsne_cmd_detail::export_file(dir, "features_after.npy", false);
   if (fs::exists(after)) {
-    e.features_after = read_features(after);
-    check_rows(after, e.features_after.size(0), n);
+    e.features_after = tsne_cmd_detail::read_features(after);
+    tsne_cmd_detail::check_rows(after, e.features_after.size(0), n);
   }
-  read_labels(export_file(dir, "labels.npy", true), n, &e);
-  const std::string speakers = export_file(dir, "speakers.npy", true);
+  tsne_cmd_detail::read_labels(tsne_cmd_detail::export_file(dir, "labels.npy", true), n, &e);
+  const std::string speakers = tsne_cmd_detail::export_file(dir, "speakers.npy", true);
   const io::NdArray s = io::read_npy_file(speakers);
   if (s.ndim() != 1) MERC_FORMAT_ERROR(speakers, "want (N) speaker slots, got shape {}", s.shape_string());
-  check_rows(speakers, s.shape[0], n);
+  tsne_cmd_detail::check_rows(speakers, s.shape[0], n);
   for (int64_t i = 0; i < n; ++i) e.speaker.push_back(std::to_string(s.get_int64(i)));
-  const std::string utterances = export_file(dir, "utterances.csv", false);
-  if (fs::exists(utterances)) read_names(utterances, n, &e);
+  const std::string utterances = tsne_cmd_detail::export_file(dir, "utterances.csv", false);
+  if (fs::exists(utterances)) tsne_cmd_detail::read_names(utterances, n, &e);
   return e;
 }
 
 std::vector<TsneScatter> compute_tsne_scatters(const std::string& dir, const analysis::TsneOptions& options) {
   const AnalysisExport e = read_analysis_export(dir);
   std::vector<TsneScatter> out;
-  for (const NamedFeatures& f : named_features(e)) out.push_back(run_scatter(f, e, options).scatter);
+  for (const tsne_cmd_detail::NamedFeatures& f : tsne_cmd_detail::named_features(e))
+    out.push_back(tsne_cmd_detail::run_scatter(f, e, options).scatter);
   return out;
 }
 
@@ -202,7 +201,7 @@ TsneScatter read_tsne_scatter(const std::string& csv_path) {
 
 int run_analyze_tsne(const TsneCmdArgs& args, std::ostream& out) {
   if (args.threads > 0) torch::set_num_threads(static_cast<int>(args.threads));
-  analysis::TsneOptions options = options_from_args(args);
+  analysis::TsneOptions options = tsne_cmd_detail::options_from_args(args);
   const ProgressMode mode = parse_progress_mode(args.progress, stderr);
   const AnalysisExport e = read_analysis_export(args.dir);  // fails early, before minutes of t-SNE
   const std::string out_dir = args.out.empty() ? args.dir : args.out;
@@ -211,18 +210,18 @@ int run_analyze_tsne(const TsneCmdArgs& args, std::ostream& out) {
   MERC_CHECK(!ec, "cannot create output directory {}: {}", out_dir, ec.message());
   nlohmann::ordered_json report;
   report["source"] = args.dir;
-  for (const NamedFeatures& f : named_features(e)) {
+  for (const tsne_cmd_detail::NamedFeatures& f : tsne_cmd_detail::named_features(e)) {
     ProgressBar bar(mode, stderr, fmt::format("t-SNE {}", f.name), options.max_iter);
     options.on_progress = [&bar](const analysis::TsneProgress& p) {
       bar.update(p.iteration, fmt::format("KL {:.4f}", p.kl_divergence));
     };
-    const ScatterRun run = run_scatter(f, e, options);
+    const tsne_cmd_detail::ScatterRun run = tsne_cmd_detail::run_scatter(f, e, options);
     bar.finish();
     const TsneScatter& s = run.scatter;
     const std::string file = fmt::format("tsne_{}.csv", f.name);
     const std::string path = (fs::path(out_dir) / file).string();
-    io::write_file_atomically(path, scatter_csv(s));
-    report[f.name] = scatter_json(s, file, f.features.size(1));
+    io::write_file_atomically(path, tsne_cmd_detail::scatter_csv(s));
+    report[f.name] = tsne_cmd_detail::scatter_json(s, file, f.features.size(1));
     report[f.name]["learning_rate_used"] = run.learning_rate;
     out << fmt::format("t-SNE {}: {} points x {} features -> {}, KL {:.4f} after {} iterations ({:.1f} s)\n", f.name,
                        f.features.size(0), f.features.size(1), path, s.kl_divergence, s.iterations, s.seconds);

@@ -2,11 +2,11 @@
 // Points in well separated Gaussian clusters, for the t-SNE tests: cluster c's centre is
 // `separation` along coordinate c (c < dim), points scatter around it with unit variance.
 
-#include <cstdint>
-#include <vector>
-
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
+
+#include <cstdint>
+#include <vector>
 
 namespace merc::analysis::testing {
 
@@ -33,7 +33,8 @@ inline double knn_label_agreement(const torch::Tensor& y, const std::vector<int6
   const torch::Tensor nn = std::get<1>(d.topk(k, 1, /*largest=*/false));
   int64_t agree = 0;
   for (int64_t i = 0; i < y.size(0); ++i)
-    for (int64_t t = 0; t < k; ++t) agree += labels[static_cast<size_t>(nn[i][t].item<int64_t>())] == labels[static_cast<size_t>(i)];
+    for (int64_t t = 0; t < k; ++t)
+      agree += labels[static_cast<size_t>(nn[i][t].item<int64_t>())] == labels[static_cast<size_t>(i)];
   return static_cast<double>(agree) / static_cast<double>(y.size(0) * k);
 }
 

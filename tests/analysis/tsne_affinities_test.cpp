@@ -1,11 +1,12 @@
 // Input-space side of t-SNE: neighbours equal brute force, the binary search reaches the
 // perplexity in every row, P is symmetric and sums to 1.
-#include <cmath>
+#include "merc/analysis/tsne_affinities.h"
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "gaussian_clusters.h"
-#include "merc/analysis/tsne_affinities.h"
 
 namespace merc::analysis {
 namespace {
@@ -56,7 +57,7 @@ TEST(TsneAffinities, EveryRowsEntropyIsLogPerplexity) {
       sum += p;
       h -= p > 0 ? p * std::log(p) : 0.0;
     }
-    EXPECT_NEAR(sum, 1.0, 1e-12);  // normalised in float64 over 60 terms
+    EXPECT_NEAR(sum, 1.0, 1e-12);                           // normalised in float64 over 60 terms
     EXPECT_NEAR(h, entropy[static_cast<size_t>(i)], 1e-9);  // the reported entropy is the row's
   }
   std::vector<double> dense_entropy;

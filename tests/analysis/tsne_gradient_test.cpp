@@ -1,28 +1,29 @@
 // The t-SNE gradient: exact against central finite differences of the KL, Barnes-Hut with
 // theta = 0 against exact, and independent of the thread count.
-#include <cmath>
-#include <vector>
+#include "merc/analysis/tsne_gradient.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <vector>
+
 #include "gaussian_clusters.h"
 #include "merc/analysis/tsne_affinities.h"
-#include "merc/analysis/tsne_gradient.h"
 
 namespace merc::analysis {
 namespace tsne_gradient_test_detail {
 
-struct Problem {
-  torch::Tensor p;         // (N, N) joint P
-  std::vector<double> y;   // (N, 2) embedding
+struct GradientProblem {
+  torch::Tensor p;        // (N, N) joint P
+  std::vector<double> y;  // (N, 2) embedding
   int64_t n = 0;
 };
 
-Problem random_problem(int64_t n, uint64_t seed) {
+GradientProblem random_gradient_problem(int64_t n, uint64_t seed) {
   const testing::Clusters c = testing::gaussian_clusters(3, n / 3, 6, 4.0, seed);
-  Problem pr;
+  GradientProblem pr;
   pr.n = c.x.size(0);
   pr.p = dense_joint_affinities(squared_distances(c.x), 5.0);
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed + 100);
@@ -38,7 +39,7 @@ namespace {
 using namespace tsne_gradient_test_detail;
 
 TEST(TsneGradient, ExactGradientIsTheDerivativeOfTheKl) {
-  const Problem pr = random_problem(12, 1);
+  const GradientProblem pr = random_gradient_problem(12, 1);
   std::vector<double> grad(pr.y.size()), unused(pr.y.size());
   exact_gradient(pr.p, pr.y.data(), pr.n, 2, 1.0, grad.data(), false);
   const double h = 1e-5;
@@ -48,7 +49,8 @@ TEST(TsneGradient, ExactGradientIsTheDerivativeOfTheKl) {
     yp[c] += h;
     ym[c] -= h;
     const double fd = (exact_gradient(pr.p, yp.data(), pr.n, 2, 1.0, unused.data(), true) -
-                       exact_gradient(pr.p, ym.data(), pr.n, 2, 1.0, unused.data(), true)) / (2 * h);
+                       exact_gradient(pr.p, ym.data(), pr.n, 2, 1.0, unused.data(), true)) /
+                      (2 * h);
     max_err = std::max(max_err, std::fabs(fd - grad[c]));
     max_grad = std::max(max_grad, std::fabs(grad[c]));
   }
@@ -59,7 +61,7 @@ TEST(TsneGradient, ExactGradientIsTheDerivativeOfTheKl) {
 }
 
 TEST(TsneGradient, BarnesHutWithThetaZeroIsTheExactGradient) {
-  const Problem pr = random_problem(60, 2);
+  const GradientProblem pr = random_gradient_problem(60, 2);
   std::vector<double> exact(pr.y.size()), bh(pr.y.size());
   const double kl_exact = exact_gradient(pr.p, pr.y.data(), pr.n, 2, 1.0, exact.data(), true);
   // Every off-diagonal entry of P is >= machine epsilon, so the sparse P holds every pair.
@@ -79,7 +81,7 @@ TEST(TsneGradient, BarnesHutWithThetaZeroIsTheExactGradient) {
 }
 
 TEST(TsneGradient, BarnesHutDoesNotDependOnTheThreadCount) {
-  const Problem pr = random_problem(300, 3);
+  const GradientProblem pr = random_gradient_problem(300, 3);
   const data::CsrMatrix p = data::csr_from_dense(pr.p);
   const int saved = at::get_num_threads();
   std::vector<double> one(pr.y.size()), two(pr.y.size());

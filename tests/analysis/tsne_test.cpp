@@ -1,14 +1,15 @@
 // t-SNE end to end on small Gaussian clusters: separated clusters stay separated, the KL falls
 // after early exaggeration, exact and Barnes-Hut agree, a seed gives one output, bad input is a
 // clear merc::Error.
-#include <cmath>
-#include <limits>
+#include "merc/analysis/tsne.h"
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+
 #include "../support/error_text.h"
 #include "gaussian_clusters.h"
-#include "merc/analysis/tsne.h"
 #include "merc/analysis/tsne_affinities.h"
 #include "merc/analysis/tsne_gradient.h"
 
@@ -16,7 +17,7 @@ namespace merc::analysis {
 namespace tsne_test_detail {
 
 // Short schedules keep the suite fast: 100 exaggerated + 200 final iterations on 120 points.
-TsneOptions small_options(double theta) {
+TsneOptions small_tsne_options(double theta) {
   TsneOptions o;
   o.perplexity = 10.0;
   o.theta = theta;
@@ -27,7 +28,7 @@ TsneOptions small_options(double theta) {
   return o;
 }
 
-double exact_kl(const torch::Tensor& x, double perplexity, const torch::Tensor& y) {
+double exact_kl_of(const torch::Tensor& x, double perplexity, const torch::Tensor& y) {
   const torch::Tensor p = dense_joint_affinities(squared_distances(x), perplexity);
   std::vector<double> grad(static_cast<size_t>(y.numel()));
   const torch::Tensor yc = y.contiguous();
@@ -43,7 +44,7 @@ using testing_support::error_text;
 
 TEST(Tsne, SeparatedClustersStaySeparated) {
   const testing::Clusters c = testing::gaussian_clusters(4, 30, 16, 8.0, 1);
-  const TsneResult r = tsne(c.x, small_options(0.5));
+  const TsneResult r = tsne(c.x, small_tsne_options(0.5));
   ASSERT_EQ(r.embedding.size(0), 120);
   ASSERT_EQ(r.embedding.size(1), 2);
   // Clusters 8 standard deviations apart share no neighbours in the input; 0.95 of the 10
@@ -53,7 +54,7 @@ TEST(Tsne, SeparatedClustersStaySeparated) {
 
 TEST(Tsne, KlFallsAfterEarlyExaggeration) {
   const testing::Clusters c = testing::gaussian_clusters(3, 40, 10, 5.0, 2);
-  const TsneResult r = tsne(c.x, small_options(0.5));
+  const TsneResult r = tsne(c.x, small_tsne_options(0.5));
   std::vector<double> final_kl;
   for (const TsneProgress& p : r.history)
     if (!p.exaggerated) final_kl.push_back(p.kl_divergence);
@@ -67,13 +68,13 @@ TEST(Tsne, KlFallsAfterEarlyExaggeration) {
 
 TEST(Tsne, ExactAndBarnesHutAgreeOnASmallSet) {
   const testing::Clusters c = testing::gaussian_clusters(3, 40, 10, 5.0, 3);
-  const TsneResult exact = tsne(c.x, small_options(0.0));
-  const TsneResult bh = tsne(c.x, small_options(0.5));
+  const TsneResult exact = tsne(c.x, small_tsne_options(0.0));
+  const TsneResult bh = tsne(c.x, small_tsne_options(0.5));
   EXPECT_EQ(exact.neighbors, 119);
   EXPECT_EQ(bh.neighbors, 30);
   // Both embeddings judged by the same exact KL(P || Q): the approximations (30-neighbour P,
   // theta 0.5 repulsion) may cost at most 10 % of the exact optimum on this easy set.
-  const double kl_exact = exact_kl(c.x, 10.0, exact.embedding), kl_bh = exact_kl(c.x, 10.0, bh.embedding);
+  const double kl_exact = exact_kl_of(c.x, 10.0, exact.embedding), kl_bh = exact_kl_of(c.x, 10.0, bh.embedding);
   // Exact runs report the exact KL, of the last gradient evaluation, i.e. one step before the
   // returned embedding (as sklearn's kl_divergence_): equal to within that step's change.
   EXPECT_NEAR(kl_exact, exact.kl_divergence, 1e-3 * kl_exact);
@@ -82,7 +83,7 @@ TEST(Tsne, ExactAndBarnesHutAgreeOnASmallSet) {
 
 TEST(Tsne, SameSeedSameEmbedding) {
   const testing::Clusters c = testing::gaussian_clusters(2, 40, 6, 4.0, 4);
-  TsneOptions o = small_options(0.5);
+  TsneOptions o = small_tsne_options(0.5);
   o.init = TsneInit::kRandom;
   const TsneResult a = tsne(c.x, o), b = tsne(c.x, o);
   EXPECT_TRUE(torch::equal(a.embedding, b.embedding));
@@ -104,14 +105,14 @@ TEST(Tsne, PcaInitIsScaledFirstPrincipalDirection) {
 
 TEST(Tsne, LearningRateAutoIsSklearns) {
   const testing::Clusters c = testing::gaussian_clusters(2, 30, 4, 4.0, 6);
-  TsneOptions o = small_options(0.5);
+  TsneOptions o = small_tsne_options(0.5);
   o.learning_rate.reset();
   o.max_iter = o.exaggeration_iterations = 1;
   EXPECT_EQ(tsne(c.x, o).learning_rate, 50.0);  // max(60 / 12 / 4, 50)
 }
 
 TEST(Tsne, BadInputIsAClearError) {
-  const TsneOptions o = small_options(0.5);
+  const TsneOptions o = small_tsne_options(0.5);
   const torch::Tensor ok = testing::gaussian_clusters(2, 10, 3, 4.0, 7).x;
   EXPECT_NE(error_text([&] { tsne(torch::zeros({1, 3}), o); }).find("at least 2 points"), std::string::npos);
   EXPECT_NE(error_text([&] { tsne(ok.narrow(0, 0, 8), o); }).find("perplexity 10 must be"), std::string::npos);
@@ -124,7 +125,9 @@ TEST(Tsne, BadInputIsAClearError) {
             std::string::npos);
   TsneOptions exact = o;
   exact.theta = 0.0;
-  EXPECT_NE(error_text([&] { tsne(torch::zeros({20001, 2}), exact); }).find("exact t-SNE (theta 0) on 20001 points"),
+  EXPECT_NE(error_text([&] {
+              tsne(torch::zeros({20001, 2}), exact);
+            }).find("exact t-SNE (theta 0) on 20001 points"),
             std::string::npos);
   TsneOptions three = o;
   three.dims = 3;

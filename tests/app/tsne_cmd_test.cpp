@@ -1,22 +1,22 @@
 // `merc analyze tsne`: on the export of a tiny trained run it writes both scatters with class and
 // speaker names and tsne.json; a folder that is not an export, or whose files disagree in rows,
 // is refused naming the file.
+#include "merc/app/tsne_cmd.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-
-#include <fmt/format.h>
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "cli_test_util.h"
-#include "merc/app/tsne_cmd.h"
-#include "merc/data/dataset_file.h"
-#include "merc/io/npy.h"
 #include "../support/error_text.h"
 #include "../train/synthetic_data.h"
+#include "cli_test_util.h"
+#include "merc/data/dataset_file.h"
+#include "merc/io/npy.h"
 
 namespace merc::app {
 namespace tsne_cmd_test_detail {
@@ -32,8 +32,9 @@ class TsneCmdTest : public ::testing::Test {
     const std::string data = (dir_ / "synthetic.safetensors").string();
     data::write_dataset_file(train::testing::synthetic_dataset(), data);
     const std::string run = (dir_ / "run").string();
-    testing::CliResult r = testing::cli({"train", "--data", data, "--split", "given", "--set", "model.name=mlp", "--set",
-                                         "train.epochs=1", "--set", "train.progress=none", "--threads", "1", "--out", run});
+    testing::CliResult r =
+        testing::cli({"train", "--data", data, "--split", "given", "--set", "model.name=mlp", "--set", "train.epochs=1",
+                      "--set", "train.progress=none", "--threads", "1", "--out", run});
     ASSERT_EQ(r.code, 0) << r.err << r.out;
     r = testing::cli({"eval", "--run", run, "--export", export_dir(), "--threads", "1"});
     ASSERT_EQ(r.code, 0) << r.err << r.out;
@@ -90,8 +91,7 @@ TEST_F(TsneCmdTest, ScattersForFiguresCarryClassIndices) {
   const std::vector<TsneScatter> s = compute_tsne_scatters(export_dir(), o);
   ASSERT_EQ(s.size(), 2u);
   EXPECT_EQ(s[1].name, "after");
-  for (size_t i = 0; i < s[0].label.size(); ++i)
-    EXPECT_EQ(s[0].label[i], s[0].label_class[i] == 1 ? "pos" : "neg");
+  for (size_t i = 0; i < s[0].label.size(); ++i) EXPECT_EQ(s[0].label[i], s[0].label_class[i] == 1 ? "pos" : "neg");
 }
 
 TEST_F(TsneCmdTest, RefusesMissingFilesAndMismatchedRows) {
@@ -108,8 +108,9 @@ TEST_F(TsneCmdTest, RefusesMissingFilesAndMismatchedRows) {
   labels.shape = {5};
   labels.data.assign(5 * 8, 0);
   io::write_npy_file((broken / "labels.npy").string(), labels);
-  EXPECT_NE(error_text([&] { read_analysis_export(broken.string()); }).find("has 5 rows but features_before.npy has 18"),
-            std::string::npos);
+  EXPECT_NE(
+      error_text([&] { read_analysis_export(broken.string()); }).find("has 5 rows but features_before.npy has 18"),
+      std::string::npos);
   std::vector<std::string> bad_rate = tsne_args(export_dir());
   bad_rate.insert(bad_rate.end(), {"--learning-rate", "fast"});
   r = testing::cli(bad_rate);
