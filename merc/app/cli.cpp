@@ -10,6 +10,7 @@
 #include "merc/app/import_cmd.h"
 #include "merc/app/run_figures.h"
 #include "merc/app/train_cmd.h"
+#include "merc/app/tsne_cmd.h"
 #include "merc/core/allocator.h"
 #include "merc/core/error.h"
 #include "merc/core/log.h"
@@ -178,6 +179,27 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   // Analyses of finished runs and sweeps (merc/analysis): one subcommand per analysis.
   CLI::App* analyze = app.add_subcommand("analyze", "analyses of finished runs: t-SNE, figures");
   analyze->require_subcommand(1);
+  TsneCmdArgs tsne_args;
+  CLI::App* tsne = analyze->add_subcommand(
+      "tsne", "t-SNE of the features `merc eval --export DIR` wrote: DIR/tsne_before.csv, tsne_after.csv "
+              "(x,y,label,speaker) and tsne.json; defaults are MoED's tsne_*.py setting (sklearn TSNE with "
+              "perplexity 30, learning rate 200, 5000 iterations, seed 42)");
+  tsne->add_option("DIR", tsne_args.dir, "folder written by `merc eval --export`")->required();
+  tsne->add_option("--out", tsne_args.out, "output folder (default DIR)");
+  tsne->add_option("--perplexity", tsne_args.perplexity, "effective number of neighbours (MoED: 30)")
+      ->check(CLI::PositiveNumber);
+  tsne->add_option("--learning-rate", tsne_args.learning_rate,
+                   "a number (sklearn's scale; MoED: 200) or auto = max(N / 48, 50)");
+  tsne->add_option("--iterations", tsne_args.iterations, "gradient-descent iterations, the first 250 with early "
+                                                         "exaggeration (MoED: 5000)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1000000}));
+  tsne->add_option("--seed", tsne_args.seed, "seed of the initialisation (MoED: 42)");
+  tsne->add_option("--theta", tsne_args.theta, "Barnes-Hut opening angle; 0 = exact t-SNE (small sets only)")
+      ->check(CLI::Range(0.0, 1.0));
+  tsne->add_option("--init", tsne_args.init, "pca | random")->check(CLI::IsMember({"pca", "random"}));
+  tsne->add_option("--threads", tsne_args.threads, "torch threads")->check(CLI::Range(0, 256));
+  tsne->add_option("--progress", tsne_args.progress, "auto | bar | log | none")
+      ->check(CLI::IsMember({"auto", "bar", "log", "none"}));
 
   FiguresArgs figures_args;
   CLI::App* figures = analyze->add_subcommand("figures", "figures of a run or sweep directory as SVG, PNG and PDF");
@@ -225,6 +247,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     if (export_w->parsed()) return run_export_weights(export_args, out);
     if (list->parsed()) return run_list(list_what, out);
     if (figures->parsed()) return run_figures_cmd(figures_args, out);
+    if (tsne->parsed()) return run_analyze_tsne(tsne_args, out);
   } catch (const merc::Error& e) {
     err << "merc: error: " << e.what() << "\n";
     return 1;
