@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <map>
 #include <cstdio>
 #include <filesystem>
 #include <limits>
@@ -10,6 +13,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "merc/analysis/figures.h"
 #include "merc/core/error.h"
 #include "merc/core/progress.h"
 #include "merc/io/binary_file.h"
@@ -151,6 +155,49 @@ ScatterRun run_scatter(const NamedFeatures& f, const AnalysisExport& e, const an
   return run;
 }
 
+// The scatter panels coloured as MoED's figures: by class for classification exports; by the sign
+// of the score (negative / zero / positive, the Acc-2 and Acc-3 view of CMU's sentiment scores)
+// for regression exports, whose labels are scores; "no label" where an utterance has none.
+struct ColouredPanels {
+  std::vector<analysis::EmbeddingPanel> panels;
+  std::vector<std::string> class_names;
+};
+ColouredPanels coloured_panels(const std::vector<TsneScatter>& scatters) {
+  ColouredPanels out;
+  const bool classes = !scatters.empty() && std::any_of(scatters[0].label_class.begin(), scatters[0].label_class.end(),
+                                                         [](int64_t c) { return c >= 0; });
+  std::map<int64_t, std::string> class_name;  // classification: index -> name as utterances.csv has it
+  if (classes)
+    for (size_t i = 0; i < scatters[0].label.size(); ++i)
+      if (scatters[0].label_class[i] >= 0) class_name[scatters[0].label_class[i]] = scatters[0].label[i];
+  if (classes) {
+    const int64_t n = class_name.rbegin()->first + 1;
+    for (int64_t c = 0; c < n; ++c) out.class_names.push_back(class_name.count(c) ? class_name[c] : std::to_string(c));
+    out.class_names.push_back("no label");
+  } else {
+    out.class_names = {"negative (< 0)", "zero", "positive (> 0)", "no label"};
+  }
+  const int64_t none = static_cast<int64_t>(out.class_names.size()) - 1;
+  for (const TsneScatter& s : scatters) {
+    analysis::EmbeddingPanel panel;
+    panel.title = s.name == "before" ? "before: model inputs" : "after: fused representation";
+    panel.x = s.x;
+    panel.y = s.y;
+    for (size_t i = 0; i < s.x.size(); ++i) {
+      if (classes) {
+        panel.labels.push_back(s.label_class[i] >= 0 ? s.label_class[i] : none);
+        continue;
+      }
+      char* end = nullptr;
+      const double score = s.label[i].empty() ? NAN : std::strtod(s.label[i].c_str(), &end);
+      const bool ok = std::isfinite(score) && end && *end == '\0';
+      panel.labels.push_back(!ok ? none : score < 0 ? 0 : score == 0 ? 1 : 2);
+    }
+    out.panels.push_back(std::move(panel));
+  }
+  return out;
+}
+
 }  // namespace tsne_cmd_detail
 
 AnalysisExport read_analysis_export(const std::string& dir) {
@@ -210,6 +257,7 @@ int run_analyze_tsne(const TsneCmdArgs& args, std::ostream& out) {
   MERC_CHECK(!ec, "cannot create output directory {}: {}", out_dir, ec.message());
   nlohmann::ordered_json report;
   report["source"] = args.dir;
+  std::vector<TsneScatter> scatters;
   for (const tsne_cmd_detail::NamedFeatures& f : tsne_cmd_detail::named_features(e)) {
     ProgressBar bar(mode, stderr, fmt::format("t-SNE {}", f.name), options.max_iter);
     options.on_progress = [&bar](const analysis::TsneProgress& p) {
@@ -225,7 +273,15 @@ int run_analyze_tsne(const TsneCmdArgs& args, std::ostream& out) {
     report[f.name]["learning_rate_used"] = run.learning_rate;
     out << fmt::format("t-SNE {}: {} points x {} features -> {}, KL {:.4f} after {} iterations ({:.1f} s)\n", f.name,
                        f.features.size(0), f.features.size(1), path, s.kl_divergence, s.iterations, s.seconds);
+    scatters.push_back(s);
   }
+  // MoED's Figure 2: before / after side by side, coloured by label.
+  const tsne_cmd_detail::ColouredPanels coloured = tsne_cmd_detail::coloured_panels(scatters);
+  const analysis::Figure figure = analysis::tsne_figure(
+      coloured.panels, coloured.class_names, fmt::format("t-SNE (perplexity {:g}) of {}", args.perplexity, args.dir));
+  const analysis::FigureFiles files = analysis::write_figure(figure, out_dir);
+  report["figure"] = {{"svg", files.svg}, {"png", files.png}, {"pdf", files.pdf}};
+  out << fmt::format("figure: {}, {}, {}\n", files.svg, files.png, files.pdf);
   nlohmann::ordered_json o;
   o["perplexity"] = args.perplexity;
   o["learning_rate"] = args.learning_rate;

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "../support/error_text.h"
@@ -81,6 +82,13 @@ TEST_F(TsneCmdTest, WritesBothScattersWithNamesAndTheReport) {
   EXPECT_EQ(j["before"]["iterations"].get<int64_t>(), 100);
   EXPECT_GT(j["after"]["kl_divergence"].get<double>(), 0.0);
   EXPECT_FALSE(fs::exists(fs::path(export_dir()) / "tsne.json"));  // --out, not DIR
+  // MoED's Figure 2: one before/after figure, coloured by the class names, in three formats.
+  for (const char* ext : {"svg", "png", "pdf"}) EXPECT_TRUE(fs::exists(fs::path(out) / fmt::format("tsne.{}", ext)));
+  std::ifstream svg_file(fs::path(out) / "tsne.svg");
+  const std::string svg((std::istreambuf_iterator<char>(svg_file)), std::istreambuf_iterator<char>());
+  for (const char* text : {"before: model inputs", "after: fused representation", "neg", "pos"})
+    EXPECT_NE(svg.find(text), std::string::npos) << text;
+  EXPECT_EQ(j["figure"]["png"].get<std::string>(), (fs::path(out) / "tsne.png").string());
 }
 
 TEST_F(TsneCmdTest, ScattersForFiguresCarryClassIndices) {
