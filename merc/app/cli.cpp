@@ -6,6 +6,7 @@
 #include <c10/util/Exception.h>
 #include <spdlog/spdlog.h>
 
+#include "merc/app/compare_cmd.h"
 #include "merc/app/data_cmd.h"
 #include "merc/app/import_cmd.h"
 #include "merc/app/run_figures.h"
@@ -207,6 +208,30 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
                                                "(results.json)")->required();
   figures->add_option("--out", figures_args.out, "output directory (default: DIR/figures)");
 
+  // Paired and seed-level model comparison (issue 18 §5; app/compare_cmd.h).
+  CompareArgs compare_args;
+  CLI::App* compare = app.add_subcommand(
+      "compare", "does B really beat A? paired bootstrap CIs + exact McNemar on the same test utterances (runs), "
+                 "or mean ± std over seeds + Welch's t-test (sweeps / directories of seed runs)");
+  compare->add_option("DIRS", compare_args.dirs, "DIR_A DIR_B [...]: runs, or sweeps / sets of seed runs; each is "
+                                                 "compared with DIR_A")
+      ->required()
+      ->expected(2, -1);
+  compare->add_option("--metric", compare_args.metrics,
+                      "metric to compare (repeatable; default accuracy, weighted_f1 or mae, acc2, corr)")
+      ->allow_extra_args(false);
+  compare->add_option("--resamples", compare_args.resamples, "bootstrap resamples (default 10000)")
+      ->check(CLI::Range(int64_t{1}, int64_t{10000000}));
+  compare->add_option("--level", compare_args.level, "confidence level (default 0.95; the tests use 1 - level)")
+      ->check(CLI::Range(0.5, 0.9999));
+  compare->add_option("--seed", compare_args.seed, "bootstrap seed (default 0)");
+  compare->add_option("--unit", compare_args.unit, "resampling unit: dialogue (default) | utterance")
+      ->check(CLI::IsMember({"dialogue", "utterance"}));
+  compare->add_flag("--json", compare_args.json, "one JSON object instead of the tables");
+  compare->add_option("--threads", compare_args.threads, "torch threads for evaluating runs")
+      ->check(CLI::Range(0, 256));
+  compare->add_option("--device", compare_args.device, "cpu | cuda | cuda:N");
+
   std::string list_what;
   CLI::App* list = app.add_subcommand("list", "list registries: models, datasets, protocols, formats, optimizers, "
                                               "schedulers, losses, config");
@@ -248,6 +273,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     if (list->parsed()) return run_list(list_what, out);
     if (figures->parsed()) return run_figures_cmd(figures_args, out);
     if (tsne->parsed()) return run_analyze_tsne(tsne_args, out);
+    if (compare->parsed()) return run_compare(compare_args, out);
   } catch (const merc::Error& e) {
     err << "merc: error: " << e.what() << "\n";
     return 1;
