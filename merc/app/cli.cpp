@@ -8,6 +8,7 @@
 
 #include "merc/app/data_cmd.h"
 #include "merc/app/import_cmd.h"
+#include "merc/app/report_cmd.h"
 #include "merc/app/train_cmd.h"
 #include "merc/core/allocator.h"
 #include "merc/core/error.h"
@@ -158,6 +159,12 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   CLI::App* analyze = app.add_subcommand("analyze", "analyses of finished runs: t-SNE, figures");
   analyze->require_subcommand(1);
 
+  // `merc report` (issue 18 §4): one self-contained HTML file for a run, k-fold or sweep directory.
+  ReportArgs report_args;
+  CLI::App* report = app.add_subcommand("report", "write one self-contained HTML report of a run, k-fold or sweep directory");
+  report->add_option("DIR", report_args.dir, "run, k-fold (train --folds) or sweep directory")->required();
+  report->add_option("--out", report_args.out, "HTML file to write (default DIR/report.html)");
+
   std::string list_what;
   CLI::App* list = app.add_subcommand("list", "list registries: models, datasets, protocols, formats, optimizers, "
                                               "schedulers, losses, config");
@@ -197,6 +204,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     if (import_ckpt->parsed()) return run_import_checkpoint(import_args, out);
     if (export_w->parsed()) return run_export_weights(export_args, out);
     if (list->parsed()) return run_list(list_what, out);
+    if (report->parsed()) return run_report(report_args, out);
   } catch (const merc::Error& e) {
     err << "merc: error: " << e.what() << "\n";
     return 1;
