@@ -28,7 +28,7 @@ test: build
 
 # test-all also runs the browser test of `merc report`, which needs chromium.
 test-all: build
-	bash scripts/install_browser.sh
+	bash scripts/install_deps.sh chromium
 	(cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)); rc=$$?; bash scripts/test_summary.sh $(BUILD_DIR); exit $$rc
 
 bench: deps

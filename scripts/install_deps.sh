@@ -11,6 +11,9 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-numpy # regenerates test fixtures and Python-interop docs checks
 )
+# Extra packages named on the command line, e.g. `install_deps.sh chromium` (make test-all: the
+# browser test of `merc report`, ~115 MB, so not installed for the default build and test).
+PACKAGES+=("$@")
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -81,7 +81,7 @@ Rows card_rows(const RunFiles& f, const DataFacts& d) {
       {"mask seed", c.protocol.seed < 0 ? fmt::format("train.seed ({})", c.train.seed) : std::to_string(c.protocol.seed)},
       {"seed", std::to_string(c.train.seed)},
       {"selection", fmt::format("{} on {}", train::selection_label(c), f.metrics.value("metric", "(not recorded)"))},
-      {"selected epoch", fmt::format("{} of {} run{}", f.metrics.value("best_epoch", int64_t{-1}),
+      {"selected epoch", fmt::format("{} of {} epochs run{}", f.metrics.value("best_epoch", int64_t{-1}),
                                      f.metrics.value("epochs_run", int64_t{-1}),
                                      f.metrics.value("early_stopped", false) ? " (early stopped)" : "")},
   };

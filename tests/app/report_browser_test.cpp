@@ -1,5 +1,5 @@
 // The report of a tiny run opened in headless Chromium (Debian's chromium package, installed by
-// `make test-all` through scripts/install_browser.sh): it renders, the DOM Chromium builds has the
+// `make test-all` through `scripts/install_deps.sh chromium`): it renders, the DOM Chromium builds has the
 // report's title and tables, and the browser logs no console message (a report has no script, so
 // any console line is an error: a failed resource, a CSP or parse problem). Labelled slow: it
 // needs a 370 MB browser that the default `make test` does not install. The same check on a page
@@ -66,7 +66,7 @@ using namespace report_browser_test_detail;
 
 MERC_SLOW_TEST(ReportBrowser, RendersInHeadlessChromiumWithoutConsoleErrors) {
   const std::string chromium = find_chromium();
-  MERC_REQUIRE_PREREQUISITE(!chromium.empty(), "chromium not installed (scripts/install_browser.sh)");
+  MERC_REQUIRE_PREREQUISITE(!chromium.empty(), "chromium not installed (scripts/install_deps.sh chromium)");
   const fs::path dir = fs::temp_directory_path() / ("merc_report_browser_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
