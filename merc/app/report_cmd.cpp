@@ -149,10 +149,20 @@ void add_config(HtmlReport& r, const RunFiles& f) {
   r.details(fmt::format("config.yaml of {}", f.dir), f.config_text);
 }
 
-void classification_section(HtmlReport& r, const std::string& dir) {
-  const RunPredictions p = predict_saved_run(dir, RunPredictionRequest{});
-  const auto report = prediction_report(p.result.predictions, static_cast<int64_t>(p.run.class_names.size()));
-  r.subheading(fmt::format("Classification report ({} partition, protocol {})", p.partition, p.protocol));
+// The test predictions of every run in `dirs` pooled into one report: a run's own, or a k-fold
+// run's over all folds (each utterance is in exactly one fold's test partition).
+void classification_section(HtmlReport& r, const std::vector<std::string>& dirs) {
+  std::vector<train::UtterancePrediction> pooled;
+  RunPredictions p;
+  for (const auto& dir : dirs) {
+    p = predict_saved_run(dir, RunPredictionRequest{});
+    pooled.insert(pooled.end(), p.result.predictions.begin(), p.result.predictions.end());
+  }
+  const auto report = prediction_report(pooled, static_cast<int64_t>(p.run.class_names.size()));
+  r.subheading(dirs.size() == 1
+                   ? fmt::format("Classification report ({} partition, protocol {})", p.partition, p.protocol)
+                   : fmt::format("Classification report (test partitions of all {} folds pooled, protocol {})",
+                                 dirs.size(), p.protocol));
   r.preformatted(report_text(report, p.run.class_names));
 }
 
@@ -165,7 +175,7 @@ void run_report(HtmlReport& r, const std::string& dir) {
   r.key_values(card_rows(f, d));
   r.section("Metrics");
   r.table(run_metric_table(f.metrics));
-  if (d.task == data::Task::kClassification) classification_section(r, dir);
+  if (d.task == data::Task::kClassification) classification_section(r, {dir});
   if (!f.log.empty())
     r.details_table(fmt::format("Training log ({} epochs, train_log.jsonl)", f.log.size()),
                     train_log_table(f.log, f.metrics.value("metric", "loss")));
@@ -250,6 +260,11 @@ void table_report(HtmlReport& r, const std::string& dir, const ResultsTable& t) 
   r.section("Metrics");
   if (!t.summary.empty()) r.table(summary_table(t, folds ? "folds" : "seeds"));
   r.table(runs_table(t));
+  if (folds && d.task == data::Task::kClassification) {
+    std::vector<std::string> dirs;
+    for (const auto& c : t.cells) dirs.push_back(c.dir);
+    classification_section(r, dirs);
+  }
   add_figures(r, dir, t.kind);
   add_config(r, first);
 }

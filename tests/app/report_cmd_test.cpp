@@ -114,6 +114,16 @@ TEST_F(ReportCmdTest, AFoldDirectoryHasMeanAndStdOverFolds) {
   for (const char* part : {"k-fold run", "2 folds: fold-1, fold-2", "Partitions of each fold", "over folds",
                            "<td>fold-2</td>"})
     EXPECT_TRUE(has(html, part)) << part;
+  // The classification report pools both folds' test predictions (4 + 4 test dialogues).
+  std::vector<train::UtterancePrediction> pooled;
+  for (const char* fold : {"fold-1", "fold-2"}) {
+    const RunPredictions p = predict_saved_run(path("folds") + "/" + fold, {});
+    pooled.insert(pooled.end(), p.result.predictions.begin(), p.result.predictions.end());
+  }
+  EXPECT_EQ(pooled.size(), 36u);  // 18 test utterances per fold
+  const std::string report = report_text(prediction_report(pooled, 2), {"neg", "pos"});
+  EXPECT_TRUE(has(html, "test partitions of all 2 folds pooled"));
+  EXPECT_TRUE(has(html, "<pre>" + analysis::html_escape(report) + "</pre>"));
 }
 
 TEST_F(ReportCmdTest, ASweepDirectoryHasOneRowPerProtocolAndEveryRun) {
