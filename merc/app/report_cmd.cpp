@@ -141,7 +141,7 @@ void add_figures(HtmlReport& r, const std::string& dir, ReportKind kind) {
   r.section("Figures");
   const std::vector<ReportFigure> figures = report_figures(dir, kind);
   if (figures.empty()) r.note("No figures: the figure library (issue 18 §3) is not part of this build yet.");
-  for (const auto& fig : figures) r.figure(fig.title, fig.svg);
+  for (const auto& fig : figures) r.figure(fig.caption.empty() ? fig.title : fig.title + ": " + fig.caption, fig.svg);
 }
 
 void add_config(HtmlReport& r, const RunFiles& f) {

@@ -28,13 +28,15 @@ ReportKind detect_report_kind(const std::string& dir);
 
 // One figure of a report: its svg text goes inline.
 struct ReportFigure {
-  std::string name;   // file stem, e.g. "confusion"
-  std::string title;  // the caption
-  std::string svg;    // an SVG document (an XML prolog is stripped)
+  std::string name;     // file stem, e.g. "confusion"
+  std::string title;    // e.g. "fold-2: training curves"
+  std::string caption;  // one sentence: what is shown and from which data
+  std::string svg;      // an SVG document (an XML prolog is stripped)
 };
 
-// INTEGRATION POINT (issue 18 §3): the figures of a run or sweep directory, from
-// merc/app/run_figures.h (run_figures / sweep_figures) once it is on main. Until then: none.
+// INTEGRATION POINT (issue 18 §3): the figures of a run (run_figures), of every fold of a k-fold
+// run (titles prefixed with the fold) or of a sweep (sweep_figures), from merc/app/run_figures.h
+// once it is on main. Until then: none.
 std::vector<ReportFigure> report_figures(const std::string& dir, ReportKind kind);
 
 // The HTML document for DIR. merc::Error (FormatError for a malformed file) naming the missing or
