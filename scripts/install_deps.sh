@@ -9,6 +9,7 @@ PACKAGES=(
   libopenblas0-openmp   # optimized BLAS; apt does not pull one and torch is ~8x slower without
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libplplot-dev plplot-driver-cairo  # figures (merc/analysis/plot): SVG, PNG and PDF through cairo
   python3 python3-numpy # regenerates test fixtures and Python-interop docs checks
 )
 # Extra packages named on the command line, e.g. `install_deps.sh chromium` (make test-all: the

@@ -9,6 +9,7 @@
 #include "merc/app/data_cmd.h"
 #include "merc/app/import_cmd.h"
 #include "merc/app/report_cmd.h"
+#include "merc/app/run_figures.h"
 #include "merc/app/train_cmd.h"
 #include "merc/core/allocator.h"
 #include "merc/core/error.h"
@@ -114,6 +115,26 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   eval->add_flag("--json", eval_args.json, "one JSON object");
   eval->add_option("--threads", eval_args.threads, "torch threads")->check(CLI::Range(0, 256));
   eval->add_option("--device", eval_args.device, "cpu | cuda | cuda:N");
+  // Overhead (app/overhead_cmd.h): instead of metrics, what the model costs at inference.
+  CLI::Option* overhead_opt = eval->add_flag(
+      "--overhead", eval_args.overhead,
+      "parameters, latency per dialogue and per utterance (median, p95), peak memory and FLOPs per utterance "
+      "of the run's model on the partition, one dialogue per forward (docs/analysis/overhead.md)");
+  eval->add_flag("--overhead-dummy", eval_args.overhead_dummy,
+                 "with --overhead: MoED's dummy batch (B=1, T=40, random features) instead of the data")
+      ->needs(overhead_opt);
+  eval->add_option("--overhead-warmup", eval_args.overhead_warmup, "with --overhead: untimed forwards first")
+      ->check(CLI::Range(int64_t{0}, int64_t{10000}))
+      ->needs(overhead_opt);
+  eval->add_option("--overhead-repeats", eval_args.overhead_repeats, "with --overhead: timed passes over the dialogues")
+      ->check(CLI::Range(int64_t{1}, int64_t{10000}))
+      ->needs(overhead_opt);
+  eval->add_option("--overhead-dialogues", eval_args.overhead_dialogues,
+                   "with --overhead: measure the first N dialogues of the partition (0 = all)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1000000}))
+      ->needs(overhead_opt);
+  for (const char* other : {"--scenarios", "--export", "--inertia"})
+    overhead_opt->excludes(eval->get_option(other));
 
   PredictArgs predict_args;
   CLI::App* predict = app.add_subcommand("predict", "write per-utterance predictions of a trained run as CSV");
@@ -158,6 +179,12 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   // Analyses of finished runs and sweeps (merc/analysis): one subcommand per analysis.
   CLI::App* analyze = app.add_subcommand("analyze", "analyses of finished runs: t-SNE, figures");
   analyze->require_subcommand(1);
+
+  FiguresArgs figures_args;
+  CLI::App* figures = analyze->add_subcommand("figures", "figures of a run or sweep directory as SVG, PNG and PDF");
+  figures->add_option("DIR", figures_args.dir, "run directory (train_log.jsonl, model.pt) or sweep directory "
+                                               "(results.json)")->required();
+  figures->add_option("--out", figures_args.out, "output directory (default: DIR/figures)");
 
   // `merc report` (issue 18 §4): one self-contained HTML file for a run, k-fold or sweep directory.
   ReportArgs report_args;
@@ -204,6 +231,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     if (import_ckpt->parsed()) return run_import_checkpoint(import_args, out);
     if (export_w->parsed()) return run_export_weights(export_args, out);
     if (list->parsed()) return run_list(list_what, out);
+    if (figures->parsed()) return run_figures_cmd(figures_args, out);
     if (report->parsed()) return run_report(report_args, out);
   } catch (const merc::Error& e) {
     err << "merc: error: " << e.what() << "\n";

@@ -34,9 +34,8 @@ struct ReportFigure {
   std::string svg;      // an SVG document (an XML prolog is stripped)
 };
 
-// INTEGRATION POINT (issue 18 §3): the figures of a run (run_figures), of every fold of a k-fold
-// run (titles prefixed with the fold) or of a sweep (sweep_figures), from merc/app/run_figures.h
-// once it is on main. Until then: none.
+// The figures (issue 18 §3, merc/app/run_figures.h) of a run (run_figures), of every fold of a
+// k-fold run (titles prefixed with the fold) or of a sweep (sweep_figures).
 std::vector<ReportFigure> report_figures(const std::string& dir, ReportKind kind);
 
 // The HTML document for DIR. merc::Error (FormatError for a malformed file) naming the missing or

@@ -11,8 +11,6 @@
 
 namespace merc::app {
 
-namespace run_predictions_detail {
-
 const std::vector<const data::Dialogue*>& pick_partition(const train::RunData& rd, const std::string& dir,
                                                          const std::string& partition) {
   const std::vector<const data::Dialogue*>* part = nullptr;
@@ -23,8 +21,6 @@ const std::vector<const data::Dialogue*>& pick_partition(const train::RunData& r
   MERC_CHECK(!part->empty(), "{}: partition '{}' of split '{}' is empty", dir, partition, rd.scheme.name);
   return *part;
 }
-
-}  // namespace run_predictions_detail
 
 RunPredictions predict_saved_run(const std::string& dir, const RunPredictionRequest& request) {
   RunPredictions out;
@@ -39,7 +35,7 @@ RunPredictions predict_saved_run(const std::string& dir, const RunPredictionRequ
   const bool cls = rd.task == data::Task::kClassification;
   MERC_CHECK(!cls || static_cast<int64_t>(out.run.class_names.size()) == dims.num_classes,
              "{}/model.pt lists {} class names for {} classes", dir, out.run.class_names.size(), dims.num_classes);
-  const auto& part = run_predictions_detail::pick_partition(rd, dir, request.partition);
+  const auto& part = pick_partition(rd, dir, request.partition);
 
   train::EvalOptions o = train::evaluation_options(config, train::resolve_device(config.train.device));
   o.protocol = request.protocol.empty() ? config.protocol.test : request.protocol;

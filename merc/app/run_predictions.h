@@ -11,6 +11,7 @@
 #include "merc/app/run_dir.h"
 #include "merc/data/dataset.h"
 #include "merc/train/evaluate.h"
+#include "merc/train/run_data.h"
 
 namespace merc::app {
 
@@ -37,6 +38,11 @@ struct RunPredictions {
   // metrics/loss over the utterances with a target.
   train::EvalResult result;
 };
+
+// The dialogues of `partition` (train | valid | test, or the split's own name of its valid
+// partition) of rd; merc::Error naming dir when the partition is unknown or empty.
+const std::vector<const data::Dialogue*>& pick_partition(const train::RunData& rd, const std::string& dir,
+                                                         const std::string& partition);
 
 // Loads dir (a run directory with model.pt) and evaluates it; merc::Error naming the directory
 // when it is not a run, the partition is unknown or empty, or the data no longer fits the model.

@@ -15,6 +15,7 @@
 
 #include "merc/app/data_cmd.h"
 #include "merc/app/eval_outputs.h"
+#include "merc/app/overhead_cmd.h"
 #include "merc/app/run_dir.h"
 #include "merc/app/scenario_table.h"
 #include "merc/core/error.h"
@@ -186,6 +187,7 @@ std::string export_dir_name(const std::string& protocol) {
 }  // namespace
 
 int run_eval(const EvalArgs& args, std::ostream& out) {
+  if (args.overhead) return run_eval_overhead(args, out);
   LoadedRun run = load_run(args.run, args.threads, args.device);
   train::ExperimentConfig& config = run.config;
   if (!args.data.empty()) config.data.path = args.data;

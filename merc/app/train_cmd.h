@@ -50,6 +50,13 @@ struct EvalArgs {
   bool json = false;
   int64_t threads = -1;
   std::string device;
+  // --overhead (app/overhead_cmd.h): parameters, latency, peak memory and FLOPs of the run's model
+  // on the partition (one dialogue per forward) instead of its metrics.
+  bool overhead = false;
+  bool overhead_dummy = false;     // --overhead-dummy: MoED's dummy batch (B = 1, T = 40) instead of data
+  int64_t overhead_warmup = 5;     // --overhead-warmup N: untimed forwards first
+  int64_t overhead_repeats = 10;   // --overhead-repeats N: timed passes over the dialogues
+  int64_t overhead_dialogues = 0;  // --overhead-dialogues N: the first N of the partition (0 = all)
 };
 int run_eval(const EvalArgs& args, std::ostream& out);
 

@@ -94,6 +94,9 @@ TEST_F(ReportCmdTest, ARunHasItsProtocolCardMetricsAndClassificationReport) {
   const std::string report = report_text(prediction_report(p.result.predictions, 2), p.run.class_names);
   EXPECT_TRUE(has(html, "<pre>" + analysis::html_escape(report) + "</pre>"));
   EXPECT_FALSE(has(html, "class=\"warning\""));  // validation selection on clean data: no warning
+  // The figures of run_figures inline (training curves, confusion matrix, per-class F1).
+  EXPECT_TRUE(has(html, "<figure>\n<svg"));
+  EXPECT_FALSE(has(html, "<?xml"));
   EXPECT_FALSE(has(html, "<script"));
 }
 
@@ -132,6 +135,7 @@ TEST_F(ReportCmdTest, ASweepDirectoryHasOneRowPerProtocolAndEveryRun) {
   for (const char* part : {"sweep", "per cell, train = test protocol: complete, fixed:a", "<td>fixed:a</td><td>2</td>",
                            "over seeds", "1, 2"})
     EXPECT_TRUE(has(html, part)) << part;
+  EXPECT_TRUE(has(html, "<figure>\n<svg"));  // sweep_figures (the conditions bar chart)
   // 2 summary rows + 4 run rows + the header rows and the card.
   const auto j = nlohmann::json::parse(io::read_file_bytes(path("sweep") + "/results.json"));
   EXPECT_EQ(j["runs"].size(), 4u);

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_test_util.h"
+#include "tiny_run_util.h"
 #include "merc/app/run_predictions.h"
 #include "merc/core/error.h"
 #include "merc/data/dataset_file.h"
@@ -24,14 +25,10 @@ namespace fs = std::filesystem;
 class RunPredictionsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = fs::temp_directory_path() / ("merc_run_predictions_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    data_ = (dir_ / "synthetic.safetensors").string();
-    data::write_dataset_file(train::testing::synthetic_dataset(), data_);
-    const testing::CliResult r =
-        testing::cli({"train", "--data", data_, "--split", "given", "--set", "model.name=mlp", "--set",
-                      "train.epochs=2", "--set", "train.progress=none", "--threads", "1", "--out", run()});
+    const testing::TinyDataDir d = testing::make_tiny_data_dir("merc_run_predictions");
+    dir_ = d.dir;
+    data_ = d.data;
+    const testing::CliResult r = testing::train_tiny_run(data_, run());
     ASSERT_EQ(r.code, 0) << r.err << r.out;
   }
   static void TearDownTestSuite() { fs::remove_all(dir_); }
