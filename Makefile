@@ -26,7 +26,9 @@ test: build
 	(cd $(BUILD_DIR) && OMP_NUM_THREADS=1 ctest --output-on-failure -LE slow -j $(JOBS)); rc=$$?; \
 	  bash scripts/test_summary.sh $(BUILD_DIR); exit $$rc
 
+# test-all also runs the browser test of `merc report`, which needs chromium.
 test-all: build
+	bash scripts/install_deps.sh chromium
 	(cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)); rc=$$?; bash scripts/test_summary.sh $(BUILD_DIR); exit $$rc
 
 bench: deps

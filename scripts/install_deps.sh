@@ -12,6 +12,9 @@ PACKAGES=(
   libplplot-dev plplot-driver-cairo  # figures (merc/analysis/plot): SVG, PNG and PDF through cairo
   python3 python3-numpy # regenerates test fixtures and Python-interop docs checks
 )
+# Extra packages named on the command line, e.g. `install_deps.sh chromium` (make test-all: the
+# browser test of `merc report`, ~115 MB, so not installed for the default build and test).
+PACKAGES+=("$@")
 
 missing=()
 for p in "${PACKAGES[@]}"; do

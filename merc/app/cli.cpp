@@ -9,6 +9,7 @@
 #include "merc/app/compare_cmd.h"
 #include "merc/app/data_cmd.h"
 #include "merc/app/import_cmd.h"
+#include "merc/app/report_cmd.h"
 #include "merc/app/run_figures.h"
 #include "merc/app/train_cmd.h"
 #include "merc/app/tsne_cmd.h"
@@ -232,6 +233,12 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
       ->check(CLI::Range(0, 256));
   compare->add_option("--device", compare_args.device, "cpu | cuda | cuda:N");
 
+  // `merc report` (issue 18 §4): one self-contained HTML file for a run, k-fold or sweep directory.
+  ReportArgs report_args;
+  CLI::App* report = app.add_subcommand("report", "write one self-contained HTML report of a run, k-fold or sweep directory");
+  report->add_option("DIR", report_args.dir, "run, k-fold (train --folds) or sweep directory")->required();
+  report->add_option("--out", report_args.out, "HTML file to write (default DIR/report.html)");
+
   std::string list_what;
   CLI::App* list = app.add_subcommand("list", "list registries: models, datasets, protocols, formats, optimizers, "
                                               "schedulers, losses, config");
@@ -274,6 +281,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     if (figures->parsed()) return run_figures_cmd(figures_args, out);
     if (tsne->parsed()) return run_analyze_tsne(tsne_args, out);
     if (compare->parsed()) return run_compare(compare_args, out);
+    if (report->parsed()) return run_report(report_args, out);
   } catch (const merc::Error& e) {
     err << "merc: error: " << e.what() << "\n";
     return 1;
