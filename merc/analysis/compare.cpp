@@ -3,9 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
-#include <regex>
 #include <set>
-#include <sstream>
 
 #include "merc/core/error.h"
 #include "merc/metrics/accumulator.h"
@@ -186,19 +184,6 @@ PairedComparison compare_paired(const ComparedRun& a, const ComparedRun& b, cons
   return out;
 }
 
-std::vector<std::string> run_warnings(const std::string& name, const std::string& selection, bool gold_history) {
-  std::vector<std::string> w;
-  if (selection == "test-max")
-    w.push_back(fmt::format("WARNING: {} is TEST-MAX: its epoch was chosen on the test set, so its test numbers are "
-                            "optimistic and not a held-out result", name));
-  if (selection == "imported")
-    w.push_back(fmt::format("WARNING: {} has IMPORTED weights: how their epoch was selected is unknown", name));
-  if (gold_history)
-    w.push_back(fmt::format("WARNING: {} used GOLD labels of earlier turns at test time: its test numbers are not "
-                            "achievable without the true labels", name));
-  return w;
-}
-
 std::string format_metric(const std::string& metric, double value, bool sign) {
   const bool raw = metric.find("mae") != std::string::npos || metric.find("corr") != std::string::npos ||
                    metric == "loss";
@@ -238,15 +223,6 @@ std::string welch_verdict(const std::string& metric, bool higher_is_better, cons
                                           format_p(r.p));
   if (r.p >= alpha) return "no significant difference: " + numbers;
   return compare_detail::direction_text((r.difference > 0) == higher_is_better) + ": " + numbers;
-}
-
-bool uses_gold_history(const std::string& config_yaml) {
-  static const std::regex gold_true(R"(^\s*[A-Za-z0-9_]*gold[A-Za-z0-9_]*\s*:\s*true\s*(#.*)?$)", std::regex::icase);
-  std::istringstream lines(config_yaml);
-  std::string line;
-  while (std::getline(lines, line))
-    if (std::regex_match(line, gold_true)) return true;
-  return false;
 }
 
 }  // namespace merc::analysis

@@ -37,7 +37,10 @@ struct ComparedRun {
   int64_t num_classes = 0;   // classification: C; regression: 0
   std::string selection;     // validation | test-max | imported
   std::string selection_note;
-  bool gold_history = false;  // the model saw gold labels of earlier turns at test time
+  // Loud warnings about the run's numbers (test-max, imported weights, gold history, contaminated
+  // data), made by the caller from the run's config (app/report_warnings.h config_warnings), so
+  // compare and the HTML report say the same thing; printed before the comparison.
+  std::vector<std::string> warnings;
   // Every utterance of the partition in dialogue order (train::evaluate with keep_predictions);
   // the rows with a target (label >= 0 / finite score) are the ones compared.
   std::vector<train::UtterancePrediction> predictions;
@@ -87,11 +90,6 @@ void check_same_test_set(const ComparedRun& a, const ComparedRun& b);
 // that is not one of the task's metrics (the message lists them).
 PairedComparison compare_paired(const ComparedRun& a, const ComparedRun& b, const PairedOptions& options);
 
-// Loud warnings about a run whose test numbers are not clean held-out numbers (test-max selection,
-// gold labels of earlier turns at test time, imported weights of unknown selection); empty when
-// none. Each starts with "WARNING".
-std::vector<std::string> run_warnings(const std::string& name, const std::string& selection, bool gold_history);
-
 // "B better than A: difference +1.20 [0.40, 2.00], p = 0.010", "A better than B: ..." or "no
 // significant difference: difference +0.40 [-0.30, 1.10], p = 0.27". The direction uses
 // higher_is_better; significance is the interval excluding 0 (an interval touching 0 is not
@@ -114,7 +112,7 @@ struct SeedRun {
   std::string split;
   int64_t seed = 0;
   std::string model, dataset, dataset_path, task, selection;
-  bool gold_history = false;
+  std::vector<std::string> warnings;  // as ComparedRun::warnings
   metrics::MetricValues test;
 };
 
@@ -151,8 +149,5 @@ SeedComparison compare_seed_sets(const SeedSet& a, const SeedSet& b, const std::
 // "Welch's test undefined ..." when a side has < 2 runs or neither side varies.
 std::string welch_verdict(const std::string& metric, bool higher_is_better, const WelchResult& r, double alpha);
 
-// True when a resolved config (YAML text) sets a key whose name contains "gold" to true (the
-// convention of models that feed gold labels of earlier turns, method_reference.md §8 quirks).
-bool uses_gold_history(const std::string& config_yaml);
 
 }  // namespace merc::analysis

@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "merc/analysis/compare.h"
+#include "merc/app/report_data.h"
+#include "merc/app/report_warnings.h"
 #include "merc/app/run_predictions.h"
 #include "merc/core/config.h"
 #include "merc/core/error.h"
@@ -48,6 +50,14 @@ std::string selection_word(const std::string& label) {
 
 // ---- runs ------------------------------------------------------------------------------------
 
+// The report's warnings (app/report_warnings.h) as the lines compare prints: one list of what
+// makes a run's numbers optimistic or incomparable, for both outputs.
+std::vector<std::string> warning_lines(const std::string& name, const std::vector<analysis::HtmlWarning>& warnings) {
+  std::vector<std::string> lines;
+  for (const auto& w : warnings) lines.push_back(fmt::format("WARNING: {}: {}: {}", name, w.title, w.text));
+  return lines;
+}
+
 analysis::ComparedRun load_compared_run(const std::string& dir, const CompareArgs& args) {
   RunPredictionRequest req;
   req.threads = args.threads;
@@ -65,7 +75,7 @@ analysis::ComparedRun load_compared_run(const std::string& dir, const CompareArg
   r.num_classes = p.run.dims.num_classes;
   r.selection = p.selection;
   r.selection_note = p.selection_note;
-  r.gold_history = analysis::uses_gold_history(to_yaml_text(p.run.config));
+  r.warnings = warning_lines(dir, config_warnings(p.run.config, p.dataset_info, p.split, p.run.imported));
   r.predictions = std::move(p.result.predictions);
   return r;
 }
@@ -94,7 +104,6 @@ analysis::SeedRun read_seed_run(const std::string& run_dir) {
   const train::ExperimentConfig config = train::load_config_file(config_path);
   r.dataset_path = config.data.path;
   r.seed = config.train.seed;
-  r.gold_history = analysis::uses_gold_history(io::read_file_bytes(config_path));
   return r;
 }
 
@@ -110,7 +119,7 @@ std::string locate_cell(const std::string& sweep_dir, const std::string& recorde
                           sweep_dir, recorded, sweep_dir));
 }
 
-analysis::SeedSet read_seed_set(const std::string& dir) {
+analysis::SeedSet read_seed_runs(const std::string& dir) {
   analysis::SeedSet set;
   set.name = dir;
   const fs::path results = fs::path(dir) / "results.json";
@@ -139,6 +148,21 @@ analysis::SeedSet read_seed_set(const std::string& dir) {
   return set;
 }
 
+// A set's runs with the warnings of its first run (check_seed_set refuses sets whose runs differ in
+// data, split or selection), made from its config and data as the HTML report makes them.
+analysis::SeedSet read_seed_set(const std::string& dir) {
+  analysis::SeedSet set = read_seed_runs(dir);
+  if (set.runs.empty()) return set;
+  const std::string& first = set.runs.front().run_dir;
+  const train::ExperimentConfig config = train::load_config_file((fs::path(first) / "config.yaml").string());
+  const data::Dataset ds = load_run_dataset(first, config);
+  const bool imported = fs::exists(fs::path(first) / kImportedFile);
+  const std::vector<std::string> lines =
+      warning_lines(set.name, config_warnings(config, ds.info, set.runs.front().split, imported));
+  for (auto& r : set.runs) r.warnings = lines;
+  return set;
+}
+
 // ---- output ----------------------------------------------------------------------------------
 
 ordered_json number(double x) { return std::isfinite(x) ? ordered_json(x) : ordered_json(nullptr); }
@@ -150,7 +174,7 @@ std::string p_cell(double p) {
 }
 
 std::vector<std::string> paired_warnings(const analysis::ComparedRun& r) {
-  return analysis::run_warnings(r.name, r.selection, r.gold_history);
+  return r.warnings;
 }
 
 void print_warnings(std::ostream& out, const std::vector<std::string>& w) {
@@ -206,8 +230,7 @@ ordered_json paired_json(const analysis::PairedComparison& c, const analysis::Co
 }
 
 std::vector<std::string> set_warnings(const analysis::SeedSet& s) {
-  const auto& r = s.runs.front();
-  return analysis::run_warnings(s.name, r.selection, r.gold_history);
+  return s.runs.front().warnings;
 }
 
 void print_seeds(std::ostream& out, const analysis::SeedComparison& c, const analysis::SeedSet& a,

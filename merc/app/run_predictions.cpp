@@ -48,6 +48,7 @@ RunPredictions predict_saved_run(const std::string& dir, const RunPredictionRequ
   out.result = train::evaluate(*out.run.model, part, ds.info, dims, loss, o);
 
   out.dataset = ds.info.name;
+  out.dataset_info = ds.info;
   out.dataset_path = config.data.path;
   out.split = rd.scheme.name;
   out.partition = request.partition;

@@ -27,6 +27,7 @@ struct RunPredictions {
   std::string run_dir;
   LoadedRun run;                    // config, dims, class names, selection provenance
   std::string dataset;              // DatasetInfo::name
+  data::DatasetInfo dataset_info;   // of the data as read (source format, provenance, classes)
   std::string dataset_path;         // config.data.path as resolved ("" = the embedded default)
   std::string split;                // the split scheme used
   std::string partition;           // as requested

@@ -195,6 +195,11 @@ ColouredPanels coloured_panels(const std::vector<TsneScatter>& scatters) {
     }
     out.panels.push_back(std::move(panel));
   }
+  // The legend lists "no label" only when some point has none.
+  const bool any_unlabelled = std::any_of(out.panels.begin(), out.panels.end(), [&](const analysis::EmbeddingPanel& p) {
+    return std::find(p.labels.begin(), p.labels.end(), none) != p.labels.end();
+  });
+  if (!any_unlabelled) out.class_names.pop_back();
   return out;
 }
 

@@ -177,16 +177,6 @@ TEST(Compare, VerdictsFollowTheIntervalAndTheMetricsDirection) {
   EXPECT_EQ(paired_verdict("mae", false, down), "B better than A: difference -0.0300 [-0.0500, -0.0100], p < 0.001");
 }
 
-TEST(Compare, WarningsAndGoldHistory) {
-  EXPECT_TRUE(run_warnings("r", "validation", false).empty());
-  const auto w = run_warnings("runs/x", "test-max", true);
-  ASSERT_EQ(w.size(), 2u);
-  EXPECT_NE(w[0].find("runs/x is TEST-MAX"), std::string::npos);
-  EXPECT_NE(w[1].find("GOLD labels"), std::string::npos);
-  EXPECT_TRUE(uses_gold_history("model:\n  name: x\n  gold_history: true\n"));
-  EXPECT_FALSE(uses_gold_history("model:\n  gold_history: false\n  golden: 3\n"));
-}
-
 SeedRun seed_run(const std::string& model, const std::string& group, int64_t seed, double accuracy) {
   SeedRun r;
   r.run_dir = model + "/" + group + "/seed-" + std::to_string(seed);

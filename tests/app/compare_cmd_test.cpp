@@ -147,7 +147,7 @@ TEST_F(CompareCmdTest, RefusesAnotherSplitOrTestProtocol) {
 TEST_F(CompareCmdTest, TestMaxRunsAreFlaggedLoudly) {
   const CliResult r = cli(args_of({"compare", path("mlp_seeds/seed-1"), path("testmax")}));
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_NE(r.out.find("!!! WARNING: " + path("testmax") + " is TEST-MAX"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("!!! WARNING: " + path("testmax") + ": Test-max selection: the epoch was selected on the TEST set"), std::string::npos) << r.out;
 }
 
 TEST_F(CompareCmdTest, SweepsAndSeedDirectoriesGetWelchPerGroup) {

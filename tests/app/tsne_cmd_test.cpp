@@ -88,6 +88,7 @@ TEST_F(TsneCmdTest, WritesBothScattersWithNamesAndTheReport) {
   const std::string svg((std::istreambuf_iterator<char>(svg_file)), std::istreambuf_iterator<char>());
   for (const char* text : {"before: model inputs", "after: fused representation", "neg", "pos"})
     EXPECT_NE(svg.find(text), std::string::npos) << text;
+  EXPECT_EQ(svg.find("no label"), std::string::npos);  // every test utterance has a label
   EXPECT_EQ(j["figure"]["png"].get<std::string>(), (fs::path(out) / "tsne.png").string());
 }
 
