@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_test_util.h"
+#include "tiny_run_util.h"
 #include "merc/data/dataset_file.h"
 #include "../train/synthetic_data.h"
 
@@ -23,11 +24,9 @@ using testing::CliResult;
 class CompareCmdTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = fs::temp_directory_path() / ("merc_compare_cmd_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    data_ = (dir_ / "synthetic.safetensors").string();
-    data::write_dataset_file(train::testing::synthetic_dataset(), data_);
+    const testing::TinyDataDir d = testing::make_tiny_data_dir("merc_compare_cmd");
+    dir_ = d.dir;
+    data_ = d.data;
     train("mlp_seeds/seed-1", {"train.seed=1"});
     train("mlp_seeds/seed-2", {"train.seed=2"});
     train("nodev", {"train.seed=1", "data.carve_valid=0.2"}, "nodev");

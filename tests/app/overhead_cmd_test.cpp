@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_test_util.h"
+#include "tiny_run_util.h"
 #include "merc/data/dataset_file.h"
 #include "../train/synthetic_data.h"
 
@@ -19,14 +20,9 @@ namespace fs = std::filesystem;
 class OverheadCmdTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = fs::temp_directory_path() / ("merc_overhead_cmd_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    const std::string data = (dir_ / "synthetic.safetensors").string();
-    data::write_dataset_file(train::testing::synthetic_dataset(), data);
-    const testing::CliResult r =
-        testing::cli({"train", "--data", data, "--split", "given", "--set", "model.name=mlp", "--set",
-                      "train.epochs=1", "--set", "train.progress=none", "--threads", "1", "--out", run()});
+    const testing::TinyDataDir d = testing::make_tiny_data_dir("merc_overhead_cmd");
+    dir_ = d.dir;
+    const testing::CliResult r = testing::train_tiny_run(d.data, run());
     ASSERT_EQ(r.code, 0) << r.err << r.out;
   }
   static void TearDownTestSuite() { fs::remove_all(dir_); }

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_test_util.h"
+#include "tiny_run_util.h"
 #include "merc/analysis/html_report.h"
 #include "merc/app/eval_outputs.h"
 #include "merc/app/report_cmd.h"
@@ -38,11 +39,9 @@ data::Dataset dataset_with_folds() {
 class ReportCmdTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = fs::temp_directory_path() / ("merc_report_cmd_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    data_ = (dir_ / "synthetic.safetensors").string();
-    data::write_dataset_file(dataset_with_folds(), data_);
+    const testing::TinyDataDir d = testing::make_tiny_data_dir("merc_report_cmd", dataset_with_folds());
+    dir_ = d.dir;
+    data_ = d.data;
     const std::vector<std::string> common = {"--data", data_, "--set", "model.name=mlp", "--set", "train.epochs=2",
                                              "--set", "train.progress=none", "--threads", "1"};
     auto run = [&](std::vector<std::string> args) {

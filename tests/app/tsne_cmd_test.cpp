@@ -16,6 +16,7 @@
 #include "../support/error_text.h"
 #include "../train/synthetic_data.h"
 #include "cli_test_util.h"
+#include "tiny_run_util.h"
 #include "merc/data/dataset_file.h"
 #include "merc/io/npy.h"
 
@@ -27,15 +28,10 @@ namespace fs = std::filesystem;
 class TsneCmdTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = fs::temp_directory_path() / ("merc_tsne_cmd_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    const std::string data = (dir_ / "synthetic.safetensors").string();
-    data::write_dataset_file(train::testing::synthetic_dataset(), data);
+    const testing::TinyDataDir d = testing::make_tiny_data_dir("merc_tsne_cmd");
+    dir_ = d.dir;
     const std::string run = (dir_ / "run").string();
-    testing::CliResult r =
-        testing::cli({"train", "--data", data, "--split", "given", "--set", "model.name=mlp", "--set", "train.epochs=1",
-                      "--set", "train.progress=none", "--threads", "1", "--out", run});
+    testing::CliResult r = testing::train_tiny_run(d.data, run);
     ASSERT_EQ(r.code, 0) << r.err << r.out;
     r = testing::cli({"eval", "--run", run, "--export", export_dir(), "--threads", "1"});
     ASSERT_EQ(r.code, 0) << r.err << r.out;
