@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <ostream>
 
 #include <fmt/format.h>
@@ -58,11 +59,15 @@ std::vector<std::string> warning_lines(const std::string& name, const std::vecto
   return lines;
 }
 
-analysis::ComparedRun load_compared_run(const std::string& dir, const CompareArgs& args) {
+// masks: the first run's mask plan for every later run (nullopt for the first run itself).
+analysis::ComparedRun load_compared_run(const std::string& dir, const CompareArgs& args,
+                                        const std::optional<MaskPlan>& masks, MaskPlan* used) {
   RunPredictionRequest req;
   req.threads = args.threads;
   req.device = args.device;
+  req.masks = masks;
   RunPredictions p = predict_saved_run(dir, req);
+  *used = p.masks;
   analysis::ComparedRun r;
   r.name = dir;
   r.model = p.run.config.model->name;
@@ -281,8 +286,14 @@ int compare_runs(const CompareArgs& args, std::ostream& out) {
   o.metrics = args.metrics;
   o.bootstrap = {args.resamples, args.level, args.seed};
   o.unit = analysis::parse_unit(args.unit);
+  // Every run sees A's mask draws: under a random protocol, runs with other seeds or selected
+  // epochs would otherwise be scored on other masks of the same utterances.
   std::vector<analysis::ComparedRun> runs;
-  for (const auto& d : args.dirs) runs.push_back(load_compared_run(d, args));
+  MaskPlan plan;
+  for (const auto& d : args.dirs)
+    runs.push_back(load_compared_run(d, args, runs.empty() ? std::nullopt : std::optional<MaskPlan>(plan), &plan));
+  if (!args.json) out << "missing-modality masks: every run evaluated under " << args.dirs.front() << "'s ("
+                      << plan.describe() << ")\n";
   ordered_json all = ordered_json::array();
   for (size_t i = 1; i < runs.size(); ++i) {
     const analysis::PairedComparison c = analysis::compare_paired(runs[0], runs[i], o);
@@ -293,7 +304,8 @@ int compare_runs(const CompareArgs& args, std::ostream& out) {
     if (i > 1) out << "\n";
     print_paired(out, c, runs[0], runs[i]);
   }
-  if (args.json) out << ordered_json{{"kind", "paired"}, {"comparisons", all}}.dump(2) << "\n";
+  if (args.json)
+    out << ordered_json{{"kind", "paired"}, {"masks", plan.describe()}, {"comparisons", all}}.dump(2) << "\n";
   return 0;
 }
 

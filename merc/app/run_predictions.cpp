@@ -22,6 +22,11 @@ const std::vector<const data::Dialogue*>& pick_partition(const train::RunData& r
   return *part;
 }
 
+std::string MaskPlan::describe() const {
+  return fixed ? fmt::format("seed {}, per-dialogue masks", seed)
+               : fmt::format("seed {}, per-batch stream of epoch {}, batches of {}", seed, epoch, batch_size);
+}
+
 RunPredictions predict_saved_run(const std::string& dir, const RunPredictionRequest& request) {
   RunPredictions out;
   out.run_dir = dir;
@@ -44,6 +49,13 @@ RunPredictions predict_saved_run(const std::string& dir, const RunPredictionRequ
   o.keep_features = request.keep_features;
   o.epoch = out.run.epoch - 1;
   o.stage = out.run.stage;
+  if (request.masks) {
+    o.seed = request.masks->seed;
+    o.fixed_masks = request.masks->fixed;
+    o.mask_epoch = request.masks->epoch;
+    o.batch_size = request.masks->batch_size;
+  }
+  out.masks = MaskPlan{o.seed, o.fixed_masks, o.mask_epoch >= 0 ? o.mask_epoch : o.epoch, o.batch_size};
   const train::TaskLoss loss = train::find_loss(config.train.loss, rd.task, config.train.loss_options());
   out.result = train::evaluate(*out.run.model, part, ds.info, dims, loss, o);
 

@@ -5,6 +5,7 @@
 // split and test protocol, unless the request names another partition or protocol.
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,12 +16,28 @@
 
 namespace merc::app {
 
+// What decides the missing-modality masks of an evaluation besides the protocol and the data: the
+// mask seed, per-dialogue (fixed) or per-batch draws, and for per-batch draws the epoch naming the
+// stream and the batch size. Two runs evaluated under one plan see the same masks on the same
+// utterances.
+struct MaskPlan {
+  uint64_t seed = 0;
+  bool fixed = true;
+  int64_t epoch = 0;
+  int64_t batch_size = 16;
+  std::string describe() const;  // "seed 8, per-dialogue masks" / "seed 8, per-batch stream of epoch 3, batches of 16"
+};
+
 struct RunPredictionRequest {
   std::string partition = "test";  // train | valid | test
   std::string protocol;            // missing-modality protocol; empty = the run's protocol.test
   bool keep_features = false;      // also keep EvalResult::inputs / fused (t-SNE exports)
   int64_t threads = -1;            // torch threads (-1: the run's train.threads)
   std::string device;              // empty = the run's train.device
+  // Evaluate under these masks instead of the run's own (its protocol seed, test_redraw, selected
+  // epoch and batch size): `merc compare` gives every run the first run's plan, so that a paired
+  // difference is not partly a difference of mask draws.
+  std::optional<MaskPlan> masks;
 };
 
 struct RunPredictions {
@@ -35,6 +52,7 @@ struct RunPredictions {
   std::string selection;            // "validation" | "test-max" | "imported"
   std::string selection_note;       // train::selection_label(config), or the import provenance
   int64_t partition_dialogues = 0;
+  MaskPlan masks;                   // the masks evaluated under (the run's own unless requested)
   // predictions in dialogue order (every utterance of the partition, with its label);
   // metrics/loss over the utterances with a target.
   train::EvalResult result;

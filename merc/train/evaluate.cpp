@@ -72,7 +72,8 @@ EvalResult evaluate(models::Model& model, const std::vector<const data::Dialogue
   // imder is a schedule over batch positions and has no per-dialogue form; its stream is re-seeded
   // for every evaluation, which makes it just as repeatable.
   const bool fixed = options.fixed_masks && data::ProtocolSpec::parse(options.protocol).name != "imder";
-  const uint64_t seed = fixed ? options.seed : evaluation_stream_seed(options.seed, options.epoch, options.partition);
+  const int64_t mask_epoch = options.mask_epoch >= 0 ? options.mask_epoch : options.epoch;
+  const uint64_t seed = fixed ? options.seed : evaluation_stream_seed(options.seed, mask_epoch, options.partition);
   auto protocol = data::make_missing_protocol(options.protocol, seed,
                                               fixed ? data::RedrawMode::kFixed : data::RedrawMode::kPerBatch);
   metrics::MetricAccumulator acc(dims.task, dims.num_classes);

@@ -46,6 +46,9 @@ struct EvalOptions {
   bool keep_features = false;
   bool require_targets = true;  // false: data without labels gives predictions and no metrics
   int64_t epoch = 0;  // ForwardContext of the evaluation (multi-stage models behave per stage)
+  // The epoch that names the per_batch mask stream; -1 = `epoch`. `merc compare` evaluates every
+  // run under the first run's masks, whose selected epoch differs from the others'.
+  int64_t mask_epoch = -1;
   int stage = 0;
   // protocol.from_stage: while stage < protocol_from_stage the protocol is not applied (complete
   // modalities).

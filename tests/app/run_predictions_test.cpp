@@ -73,6 +73,34 @@ TEST_F(RunPredictionsTest, AnotherPartitionAndProtocolOnRequest) {
   EXPECT_EQ(p.protocol, "fixed:a");
 }
 
+// Which entries of the evaluated inputs are zero: the masked modalities (the synthetic features are
+// Gaussian, so a real feature is never exactly 0).
+torch::Tensor masked_pattern(const RunPredictions& p) { return p.result.inputs.eq(0); }
+
+TEST_F(RunPredictionsTest, AMaskPlanGivesAnotherRunTheSameMasks) {
+  // Two runs whose random test masks come from different seeds (protocol seed = train.seed).
+  for (const char* seed : {"1", "2"}) {
+    const testing::CliResult r = testing::cli(
+        {"train", "--data", data_, "--split", "given", "--set", "model.name=mlp", "--set", "train.epochs=1", "--set",
+         "train.progress=none", "--set", std::string("train.seed=") + seed, "--set", "protocol.test=random:0.5",
+         "--threads", "1", "--out", (dir_ / (std::string("random_") + seed)).string()});
+    ASSERT_EQ(r.code, 0) << r.err << r.out;
+  }
+  RunPredictionRequest own;
+  own.keep_features = true;
+  const RunPredictions a = predict_saved_run((dir_ / "random_1").string(), own);
+  const RunPredictions b_own = predict_saved_run((dir_ / "random_2").string(), own);
+  RunPredictionRequest shared = own;
+  shared.masks = a.masks;
+  const RunPredictions b = predict_saved_run((dir_ / "random_2").string(), shared);
+  ASSERT_EQ(a.result.inputs.sizes(), b.result.inputs.sizes());
+  EXPECT_GT(masked_pattern(a).sum().item<int64_t>(), 0);  // random:0.5 masks something
+  EXPECT_FALSE(torch::equal(masked_pattern(a), masked_pattern(b_own)));  // own seeds: other masks
+  EXPECT_TRUE(torch::equal(masked_pattern(a), masked_pattern(b)));       // A's plan: A's masks
+  EXPECT_EQ(b.masks.seed, a.masks.seed);
+  EXPECT_NE(b_own.masks.seed, a.masks.seed);
+}
+
 TEST_F(RunPredictionsTest, RefusesWhatIsNotARunOrAPartition) {
   const std::string missing = (dir_ / "no_such_run").string();
   using testing_support::error_text;
