@@ -22,6 +22,9 @@ Attention identity_attention() {
   return a;
 }
 
+// Softmax and two 2x2 products in double: 1e-12 against the closed forms.
+constexpr double kAttentionHandTol = 1e-12;
+
 Attention random_attention(bool relative_bias, bool bidirectional) {
   torch::manual_seed(5);
   AttentionOptions o{/*d_model=*/6, /*d_kv=*/3, /*num_heads=*/2, /*dropout=*/0.0, relative_bias, bidirectional};
@@ -37,22 +40,19 @@ namespace {
 
 using namespace attention_test_detail;
 
-// Softmax and two 2x2 products in double: 1e-12 against the closed forms.
-constexpr double kHandTol = 1e-12;
-
 TEST(T5Attention, UnscaledScoresByHand) {
   Attention a = identity_attention();
   const torch::Tensor x = torch::tensor({{{1.0, 0.0}, {0.0, 1.0}}}, torch::kDouble);
   // scores = x x^T = I (no 1/sqrt(2)): row 0 weights (e, 1) / (e + 1).
   const AttentionOutput out = a->forward(x);
   const double e = std::exp(1.0);
-  EXPECT_NEAR(out.output[0][0][0].item<double>(), e / (e + 1), kHandTol);
-  EXPECT_NEAR(out.output[0][0][1].item<double>(), 1 / (e + 1), kHandTol);
+  EXPECT_NEAR(out.output[0][0][0].item<double>(), e / (e + 1), kAttentionHandTol);
+  EXPECT_NEAR(out.output[0][0][1].item<double>(), 1 / (e + 1), kAttentionHandTol);
   // With bias [[0, 2], [0, 0]]: row 0 scores (1, 2) -> weights (1, e) / (1 + e).
   const torch::Tensor bias = torch::tensor({{{{0.0, 2.0}, {0.0, 0.0}}}}, torch::kDouble);
   const AttentionOutput biased = a->forward(x, {}, {}, bias);
-  EXPECT_NEAR(biased.output[0][0][0].item<double>(), 1 / (1 + e), kHandTol);
-  EXPECT_NEAR(biased.output[0][0][1].item<double>(), e / (1 + e), kHandTol);
+  EXPECT_NEAR(biased.output[0][0][0].item<double>(), 1 / (1 + e), kAttentionHandTol);
+  EXPECT_NEAR(biased.output[0][0][1].item<double>(), e / (1 + e), kAttentionHandTol);
 }
 
 TEST(T5Attention, AdditiveMaskRemovesKeys) {
