@@ -13,15 +13,17 @@ void AttentionImpl::reset() {
   MERC_CHECK(opt.d_model >= 1 && opt.d_kv >= 1 && opt.num_heads >= 1,
              "t5 Attention: sizes must be >= 1 (d_model {}, d_kv {}, heads {})", opt.d_model, opt.d_kv, opt.num_heads);
   const int64_t inner = opt.d_kv * opt.num_heads;
-  auto linear = [](int64_t in, int64_t out) { return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(false)); };
+  auto linear = [](int64_t in, int64_t out) {
+    return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(false));
+  };
   q = register_module("q", linear(opt.d_model, inner));
   k = register_module("k", linear(opt.d_model, inner));
   v = register_module("v", linear(opt.d_model, inner));
   o = register_module("o", linear(inner, opt.d_model));
-  if (opt.has_relative_attention_bias)
-    relative_attention_bias = register_module(
-        "relative_attention_bias", RelativePositionBias(RelativePositionBiasOptions{opt.num_heads, opt.num_buckets,
-                                                                                    opt.max_distance, opt.bidirectional}));
+  if (opt.has_relative_attention_bias) {
+    const RelativePositionBiasOptions bias{opt.num_heads, opt.num_buckets, opt.max_distance, opt.bidirectional};
+    relative_attention_bias = register_module("relative_attention_bias", RelativePositionBias(bias));
+  }
   dropout = register_module("dropout", torch::nn::Dropout(opt.dropout));
 }
 

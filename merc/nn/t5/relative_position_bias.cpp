@@ -26,8 +26,8 @@ torch::Tensor relative_position_bucket(const torch::Tensor& relative_position, b
     distance = -torch::clamp_max(relative_position, 0);  // future keys -> distance 0
   }
   // log(d / e) / log(M / e) in float32 as the reference; d = 0 gives -inf, masked by `small`.
-  const torch::Tensor scaled = torch::log(distance.to(torch::kFloat) / static_cast<float>(exact)) /
-                               static_cast<float>(std::log(static_cast<double>(max_distance) / static_cast<double>(exact))) *
+  const auto log_range = static_cast<float>(std::log(static_cast<double>(max_distance) / static_cast<double>(exact)));
+  const torch::Tensor scaled = torch::log(distance.to(torch::kFloat) / static_cast<float>(exact)) / log_range *
                                static_cast<float>(n - exact);
   const torch::Tensor small = distance.lt(exact);
   torch::Tensor large = exact + torch::where(small, torch::zeros_like(scaled), scaled).to(torch::kLong);

@@ -42,7 +42,8 @@ TEST(T5Block, HuggingFaceLayout) {
                         "layer.0.SelfAttention.relative_attention_bias.embedding.weight",
                         "layer.1.DenseReluDense.wi.weight", "layer.1.layer_norm.weight"})
     EXPECT_TRUE(has_name(*encoder, n)) << n;
-  for (const char* n : {"layer.1.EncDecAttention.k.weight", "layer.1.layer_norm.weight", "layer.2.DenseReluDense.wo.weight"})
+  for (const char* n :
+       {"layer.1.EncDecAttention.k.weight", "layer.1.layer_norm.weight", "layer.2.DenseReluDense.wo.weight"})
     EXPECT_TRUE(has_name(*decoder, n)) << n;
   EXPECT_FALSE(has_name(*decoder, "layer.1.EncDecAttention.relative_attention_bias.embedding.weight"));
   Block later(small_block(false, /*first=*/false));
