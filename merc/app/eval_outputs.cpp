@@ -10,6 +10,7 @@
 
 #include "merc/core/error.h"
 #include "merc/io/binary_file.h"
+#include "merc/io/csv.h"
 #include "merc/io/npy.h"
 #include "merc/metrics/inertia.h"
 
@@ -18,13 +19,6 @@ namespace merc::app {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string csv_quote(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string q = "\"";
-  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return q + "\"";
-}
 
 // Reports over the subset of labelled predictions selected by `keep` (all when empty).
 metrics::ClassificationReport subset_report(const std::vector<train::UtterancePrediction>& predictions,
@@ -85,16 +79,16 @@ std::string predictions_csv(const std::vector<train::UtterancePrediction>& predi
   std::ostringstream csv;
   csv << "dialogue_id,utterance_idx,speaker,label,pred";
   if (cls && with_probabilities)
-    for (const auto& c : class_names) csv << ",prob_" << csv_quote(c);
+    for (const auto& c : class_names) csv << ",prob_" << io::csv_quote(c);
   csv << "\n";
   for (const auto& p : predictions) {
-    csv << csv_quote(p.dialogue_id) << "," << p.utterance_idx << "," << csv_quote(p.speaker) << ",";
+    csv << io::csv_quote(p.dialogue_id) << "," << p.utterance_idx << "," << io::csv_quote(p.speaker) << ",";
     if (cls) {
       MERC_CHECK(p.pred_class >= 0 && p.pred_class < static_cast<int64_t>(class_names.size()),
                  "prediction class {} has no name ({} class names)", p.pred_class, class_names.size());
       const bool known = p.label >= 0 && p.label < static_cast<int64_t>(class_names.size());
-      csv << (known ? csv_quote(class_names[static_cast<size_t>(p.label)]) : "") << ","
-          << csv_quote(class_names[static_cast<size_t>(p.pred_class)]);
+      csv << (known ? io::csv_quote(class_names[static_cast<size_t>(p.label)]) : "") << ","
+          << io::csv_quote(class_names[static_cast<size_t>(p.pred_class)]);
       if (with_probabilities)
         for (float prob : p.probabilities) csv << "," << fmt::format("{:.6f}", prob);
     } else {

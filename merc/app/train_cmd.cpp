@@ -17,6 +17,7 @@
 #include "merc/app/eval_outputs.h"
 #include "merc/app/overhead_cmd.h"
 #include "merc/app/run_dir.h"
+#include "merc/app/run_predictions.h"
 #include "merc/app/scenario_table.h"
 #include "merc/core/error.h"
 #include "merc/data/text_featurizer.h"
@@ -211,12 +212,7 @@ int run_eval(const EvalArgs& args, std::ostream& out) {
   const models::ModelDims dims = models::model_dims(ds.info, config.model->modalities, rd.task);
   MERC_CHECK(dims == run.dims, "the dataset gives model dims '{}' but the run was trained with '{}'", dims.describe(),
              run.dims.describe());
-  const std::vector<const data::Dialogue*>* part = nullptr;
-  if (partition == "test") part = &rd.test;
-  else if (partition == "train") part = &rd.train;
-  else if (partition == "valid" || partition == rd.valid_name) part = &rd.valid;
-  MERC_CHECK(part, "--partition '{}': expected train, valid or test", partition);
-  MERC_CHECK(!part->empty(), "partition '{}' of split '{}' is empty", partition, rd.scheme.name);
+  const std::vector<const data::Dialogue*>* part = &pick_partition(rd, args.run, partition);
   // --scenarios: CADGL's scenarios the run can be evaluated under, first, then any explicit --protocol.
   const ScenarioPlan plan = args.scenarios ? plan_scenarios(run.dims.use) : ScenarioPlan{};
   std::vector<std::string> protocols = args.scenarios ? scenario_protocols(plan, args.protocols) : args.protocols;

@@ -70,19 +70,12 @@ void read_names(const std::string& path, int64_t n, AnalysisExport* e) {
   }
 }
 
-std::string quote_csv_cell(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string q = "\"";
-  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return q + "\"";
-}
-
 std::string scatter_csv(const TsneScatter& s) {
   std::ostringstream csv;
   csv << "x,y,label,speaker\n";
   for (size_t i = 0; i < s.x.size(); ++i)
-    csv << fmt::format("{:.9g},{:.9g},", s.x[i], s.y[i]) << quote_csv_cell(s.label[i]) << ","
-        << quote_csv_cell(s.speaker[i]) << "\n";
+    csv << fmt::format("{:.9g},{:.9g},", s.x[i], s.y[i]) << io::csv_quote(s.label[i]) << ","
+        << io::csv_quote(s.speaker[i]) << "\n";
   return csv.str();
 }
 

@@ -247,4 +247,11 @@ int64_t parse_int_cell(std::string_view cell, const std::string& source, int64_t
   return value;
 }
 
+std::string csv_quote(std::string_view field) {
+  if (field.find_first_of(",\"\n\r") == std::string_view::npos) return std::string(field);
+  std::string q = "\"";
+  for (char c : field) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
 }  // namespace merc::io

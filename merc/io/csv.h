@@ -61,6 +61,10 @@ CsvTable read_csv_file(const std::string& path, const CsvOptions& options = {});
 std::optional<std::vector<std::string>> read_csv_first_record(const std::string& path,
                                                               char delimiter = ',');
 
+// A field as it must be written for parse_csv to read it back: as is, or quoted with inner quotes
+// doubled when it holds a comma, a quote or a line end.
+std::string csv_quote(std::string_view field);
+
 // A float cell (surrounding ASCII spaces allowed, optional leading '+', "nan"/"inf" accepted as
 // std::from_chars does). Anything else, or a value outside double range, is a FormatError:
 // "<source>: line <line>: column '<column>': '<cell>' is not a number".
