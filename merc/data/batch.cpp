@@ -153,6 +153,12 @@ DialogueBatch collate(const std::vector<const Dialogue*>& dialogues, const Datas
     const Dialogue& d = *dialogues[static_cast<size_t>(b)];
     const int64_t L = d.length();
     batch.dialogue_id.push_back(d.id);
+    batch.transcript.emplace_back();
+    batch.speaker_name.emplace_back();
+    for (const Utterance& u : d.utterances) {
+      batch.transcript.back().push_back(u.transcript);
+      batch.speaker_name.back().push_back(u.speaker_name);
+    }
     len[b] = L;
     for (int64_t t = 0; t < L; ++t) {
       const Utterance& u = d.utterances[static_cast<size_t>(t)];

@@ -26,6 +26,12 @@ struct DialogueBatch {
   torch::Tensor score;           // (B, T) float32 continuous score, NaN where none, 0 at padding
   torch::Tensor lengths;         // (B) int64 dialogue lengths
   std::vector<std::string> dialogue_id;  // B ids
+  // transcript[b][t] / speaker_name[b][t]: Utterance::transcript and ::speaker_name of dialogue b,
+  // for models that read text (HRG-SSA's T5). Indexed dialogue-major in either layout (strings are
+  // not tensors, so time_major() leaves them alone); t < lengths[b]. A model that reads them must
+  // honour modality_mask[..., text] itself: apply_missing does not blank a dropped transcript.
+  std::vector<std::vector<std::string>> transcript;
+  std::vector<std::vector<std::string>> speaker_name;
   // (B, T, K) float32 per-utterance semantic vectors (Dialogue::semantic), zeros at padding;
   // undefined when the dataset has none (DatasetInfo::semantic_dim == 0). Not a modality: the
   // missing-modality protocols (apply_missing) leave it untouched, because the vectors are derived

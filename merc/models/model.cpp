@@ -42,6 +42,7 @@ ModelDims model_dims(const data::DatasetInfo& info, const std::vector<std::strin
   d.num_speakers = std::max<int64_t>(1, info.num_speakers);
   for (data::Modality m : data::kAllModalities) d.input_dims[data::index_of(m)] = info.modality_dims[data::index_of(m)];
   d.semantic_dim = info.semantic_dim;
+  d.class_names = info.class_names;
   if (modalities.empty()) {
     for (data::Modality m : data::kAllModalities) d.use[data::index_of(m)] = d.input_dims[data::index_of(m)] > 0;
   } else {

@@ -40,6 +40,10 @@ struct ModelDims {
   std::array<bool, data::kNumModalities> use{};            // modalities the model reads
   data::Task task = data::Task::kClassification;
   int64_t num_classes = 0;   // classification: C (>= 2); regression: 0
+  // The dataset's DatasetInfo::class_names (classification: C names; regression: the binary names
+  // the score maps to), for models that write or read labels as words (HRG-SSA's label sentences).
+  // Not part of ==: a run is evaluated on data whose classes match by count, as before.
+  std::vector<std::string> class_names;
   int64_t num_speakers = 1;  // speaker slots (speaker ids are in [0, num_speakers))
   // K of DialogueBatch::semantic (DatasetInfo::semantic_dim); 0 = the data has no semantic vectors.
   // Part of the dims (and of ==) so that a run trained on them is evaluated on data that has them.

@@ -40,6 +40,12 @@ TEST(Collate, PadsFeaturesMasksAndLabels) {
   EXPECT_EQ(b.label[1][2].item<int64_t>(), (1 + 2) % 2);
   EXPECT_EQ(b.speaker[1][1].item<int64_t>(), 1);
   EXPECT_EQ(b.score[1][2].item<float>(), 1.0f - 2.0f);
+  // Text and speaker names, per dialogue and only for real utterances.
+  ASSERT_EQ(b.transcript.size(), 2u);
+  EXPECT_EQ(b.transcript[0].size(), 1u);
+  EXPECT_EQ(b.transcript[1], (std::vector<std::string>{"utterance 0", "utterance 1", "utterance 2"}));
+  EXPECT_EQ(b.speaker_name[1], (std::vector<std::string>{"A", "B", "A"}));
+  EXPECT_EQ(b.time_major().transcript, b.transcript);  // strings stay dialogue-major
 }
 
 TEST(Collate, TargetMaskKeepsRealUtterancesWithATarget) {

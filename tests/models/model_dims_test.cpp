@@ -15,6 +15,7 @@ TEST(ModelDims, SemanticDimComesFromTheDatasetAndIsPartOfDescribeAndEquality) {
   const ModelDims plain = model_dims(info, {}, data::Task::kClassification);
   EXPECT_EQ(plain.semantic_dim, 0);
   EXPECT_EQ(plain.describe(), "text 100 + audio 73 -> 2 classes, 2 speakers");
+  EXPECT_EQ(plain.class_names, (std::vector<std::string>{"a", "b"}));  // for label words (HRG-SSA)
 
   info.semantic_dim = 384;
   const ModelDims sem = model_dims(info, {}, data::Task::kClassification);
