@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include "merc/core/error.h"
+
 #include "merc/models/bc_lstm.h"
 #include "merc/models/cadgl.h"
 #include "merc/models/comp.h"
