@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "merc/core/error.h"
 #include "merc/io/binary_file.h"
