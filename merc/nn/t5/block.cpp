@@ -45,10 +45,17 @@ void BlockImpl::reset() {
   }
   feed_forward = FeedForward(options.feed_forward);
   layer->push_back(feed_forward);
+  MERC_CHECK(!options.extra_cross_attention || options.is_decoder,
+             "t5 Block: the extra cross-attention is for decoder blocks only");
+  if (options.extra_cross_attention) {
+    extra_cross_attention = AttentionLayer(options.attention, eps, /*cross=*/true);
+    layer->push_back(extra_cross_attention);  // after the feed-forward: layer.3, as the release registers it
+  }
 }
 
 void BlockImpl::pretty_print(std::ostream& stream) const {
-  stream << "merc::nn::t5::Block(" << (options.is_decoder ? "decoder" : "encoder") << ")";
+  stream << "merc::nn::t5::Block(" << (options.is_decoder ? "decoder" : "encoder")
+         << (options.extra_cross_attention ? ", extra cross-attention" : "") << ")";
 }
 
 BlockOutput BlockImpl::forward(const BlockInput& in) {
@@ -62,6 +69,10 @@ BlockOutput BlockImpl::forward(const BlockInput& in) {
     AttentionOutput c = cross_attention->forward(x, in.memory, in.cross_mask, in.cross_bias, std::nullopt);
     out.cross_bias = c.position_bias;
     x = c.output;
+  }
+  if (extra_cross_attention && in.extra_memory.defined()) {
+    // No position bias: undefined -> zeros + the extra mask inside Attention.
+    x = extra_cross_attention->forward(x, in.extra_memory, in.extra_mask, {}, std::nullopt).output;
   }
   out.x = feed_forward->forward(x);
   return out;

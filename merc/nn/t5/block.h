@@ -2,7 +2,12 @@
 // One T5 block (Hugging Face modeling_t5.py T5Block): pre-norm residual sublayers
 //   self-attention:   x = x + dropout( SelfAttention( layer_norm(x) ) )          layer.0
 //   cross-attention:  x = x + dropout( EncDecAttention( layer_norm(x), memory ) ) layer.1 (decoder only)
+//   extra cross-att.: x = x + dropout( EncDecAttention( layer_norm(x), extra ) )  layer.3 (HRG-SSA, optional)
 //   feed-forward:     x = FeedForward(x)  (its own norm and residual)             layer.1 / layer.2
+// The extra cross-attention is HRG-SSA's (jicoder-nwpu/HRG-SSA model.py T5Block, is_multi_decoder):
+// registered after the feed-forward (so its Hugging Face-style name is layer.3) but run between the
+// regular cross-attention and the feed-forward, over other memory (the fused graph nodes) with its own
+// padding mask and no position bias. Without extra memory the block skips it, as the release does.
 // The first block of a stack owns the relative position bias; it returns the bias (mask folded in)
 // for the other blocks, as the reference passes position_bias on.
 
@@ -26,6 +31,7 @@ struct BlockOptions {
   AttentionOptions attention;    // d_model, d_kv, heads, dropout, buckets; has_relative_attention_bias for block 0
   FeedForwardOptions feed_forward;
   bool is_decoder = false;       // causal self-attention + cross-attention
+  bool extra_cross_attention = false;  // decoder only: HRG-SSA's layer.3 over extra memory
 };
 
 // A pre-norm residual attention sublayer (T5LayerSelfAttention / T5LayerCrossAttention).
@@ -55,6 +61,8 @@ struct BlockInput {
   torch::Tensor cross_mask;           // additive over the encoder positions
   torch::Tensor cross_bias;           // from block 0 (undefined in block 0)
   std::optional<KeyValueCache> past;  // decoder self-attention cache
+  torch::Tensor extra_memory;         // (N, L_x, d_model) for the extra cross-attention; undefined = skip it
+  torch::Tensor extra_mask;           // additive, broadcastable to (N, H, L, L_x); undefined = none
 };
 
 struct BlockOutput {
@@ -65,7 +73,8 @@ struct BlockOutput {
 };
 
 // Parameter names: layer.0 (self-attention), layer.1 (cross-attention, decoder) and the
-// feed-forward as layer.1 (encoder) or layer.2 (decoder), as Hugging Face's T5Block.
+// feed-forward as layer.1 (encoder) or layer.2 (decoder), as Hugging Face's T5Block; layer.3 the
+// extra cross-attention (EncDecAttention.*, layer_norm.weight) when the options ask for it.
 class BlockImpl : public torch::nn::Cloneable<BlockImpl> {
  public:
   explicit BlockImpl(const BlockOptions& options);
@@ -75,7 +84,7 @@ class BlockImpl : public torch::nn::Cloneable<BlockImpl> {
 
   BlockOptions options;
   torch::nn::ModuleList layer{nullptr};
-  AttentionLayer self_attention{nullptr}, cross_attention{nullptr};
+  AttentionLayer self_attention{nullptr}, cross_attention{nullptr}, extra_cross_attention{nullptr};
   FeedForward feed_forward{nullptr};
 };
 TORCH_MODULE(Block);

@@ -31,14 +31,19 @@ torch::Tensor additive_causal_mask(int64_t length, const torch::Tensor& padding_
   return (1.0 - keep) * stack_detail::lowest_value(dtype);
 }
 
+int64_t extra_cross_attention_start(int64_t num_layers) { return (num_layers + 1) / 2; }
+
 StackImpl::StackImpl(const StackOptions& o) : options(o) { reset(); }
 
 void StackImpl::reset() {
   MERC_CHECK(options.num_layers >= 1, "t5 Stack: num_layers must be >= 1, got {}", options.num_layers);
+  const int64_t extra = options.extra_cross_attention_from;
+  MERC_CHECK(extra < 0 || options.block.is_decoder, "t5 Stack: extra cross-attention needs a decoder stack");
   block = register_module("block", torch::nn::ModuleList());
   for (int64_t i = 0; i < options.num_layers; ++i) {
     BlockOptions b = options.block;
     b.attention.has_relative_attention_bias = i == 0;  // computed once, reused by every block
+    b.extra_cross_attention = extra >= 0 && i >= extra;
     block->push_back(Block(b));
   }
   final_layer_norm = register_module(
@@ -58,6 +63,11 @@ StackOutput StackImpl::forward(const StackInput& in) {
   const bool decoder = options.block.is_decoder;
   MERC_CHECK(in.past.empty() || static_cast<int64_t>(in.past.size()) == options.num_layers,
              "t5 Stack: {} caches for {} blocks", in.past.size(), options.num_layers);
+  MERC_CHECK(!in.extra_memory.defined() || (decoder && options.extra_cross_attention_from >= 0),
+             "t5 Stack: extra memory given but no block has the extra cross-attention");
+  MERC_CHECK(!in.extra_memory.defined() ||
+                 (in.extra_memory.dim() == 3 && in.extra_memory.size(0) == e.size(0) && in.extra_memory.size(2) == e.size(2)),
+             "t5 Stack: extra memory must be (N={}, L_x, {}), got {}", e.size(0), e.size(2), in.extra_memory.sizes());
   BlockInput b;
   b.x = dropout(e);
   if (decoder) {
@@ -65,6 +75,8 @@ StackOutput StackImpl::forward(const StackInput& in) {
     if (in.past.empty()) b.self_mask = additive_causal_mask(e.size(1), in.padding_mask, e.scalar_type(), e.device());
     b.memory = in.memory;
     if (in.memory_mask.defined()) b.cross_mask = additive_padding_mask(in.memory_mask, e.scalar_type());
+    b.extra_memory = in.extra_memory;
+    if (in.extra_mask.defined()) b.extra_mask = additive_padding_mask(in.extra_mask, e.scalar_type());
   } else if (in.padding_mask.defined()) {
     b.self_mask = additive_padding_mask(in.padding_mask, e.scalar_type());
   }

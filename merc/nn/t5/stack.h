@@ -24,7 +24,14 @@ namespace merc::nn::t5 {
 struct StackOptions {
   BlockOptions block;       // sizes of every block (has_relative_attention_bias is set per block)
   int64_t num_layers = 12;  // config.json num_layers (encoder) / num_decoder_layers (decoder)
+  // Decoder: blocks i >= this get HRG-SSA's extra cross-attention (layer.3); -1 = none. The release
+  // uses i >= num_layers / 2 (extra_cross_attention_start below).
+  int64_t extra_cross_attention_from = -1;
 };
+
+// HRG-SSA's first block with the extra cross-attention: the release's `i >= num_layers / 2` in
+// Python's true division, i.e. ceil(num_layers / 2).
+int64_t extra_cross_attention_start(int64_t num_layers);
 
 // (N, L) 1/0 padding mask -> additive (N, 1, 1, L) in `dtype`: 0 where 1, the lowest value where 0.
 torch::Tensor additive_padding_mask(const torch::Tensor& padding_mask, torch::ScalarType dtype);
@@ -38,6 +45,8 @@ struct StackInput {
   torch::Tensor memory;              // decoder: encoder states (N, L_e, d_model)
   torch::Tensor memory_mask;         // decoder: (N, L_e) 1/0 padding of the encoder input
   std::vector<KeyValueCache> past;   // decoder: one cache per block from the previous step (empty: none)
+  torch::Tensor extra_memory;        // decoder: (N, L_x, d_model) for the extra cross-attention (undefined: skipped)
+  torch::Tensor extra_mask;          // decoder: (N, L_x) 1/0 padding of the extra memory; undefined = all real
 };
 
 struct StackOutput {

@@ -89,5 +89,38 @@ TEST(T5Stack, DecoderCachedStepsEqualTheFullPass) {
   EXPECT_THROW(stack->forward(StackInput{torch::zeros({1, 2, 5}, torch::kDouble)}), Error);
 }
 
+TEST(T5Stack, ExtraCrossAttentionInTheUpperBlocks) {
+  // The release: blocks i >= num_layers / 2 (true division), i.e. from ceil(num_layers / 2).
+  EXPECT_EQ(extra_cross_attention_start(12), 6);
+  EXPECT_EQ(extra_cross_attention_start(3), 2);
+  EXPECT_EQ(extra_cross_attention_start(1), 1);
+  torch::manual_seed(23);
+  StackOptions o = small_stack(true);
+  o.extra_cross_attention_from = extra_cross_attention_start(o.num_layers);
+  Stack stack(o);
+  stack->to(torch::kDouble);
+  const auto names = stack->named_parameters().keys();
+  auto has = [&](const std::string& n) { return std::find(names.begin(), names.end(), n) != names.end(); };
+  EXPECT_FALSE(has("block.0.layer.3.EncDecAttention.q.weight"));
+  EXPECT_TRUE(has("block.1.layer.3.EncDecAttention.q.weight"));
+  // Padded extra memory with its (N, L_x) mask = the unpadded memory.
+  StackInput in;
+  in.embeddings = torch::randn({1, 3, 6}, torch::kDouble);
+  in.memory = torch::randn({1, 4, 6}, torch::kDouble);
+  in.extra_memory = torch::randn({1, 2, 6}, torch::kDouble);
+  const torch::Tensor plain = stack->forward(in).states;
+  StackInput padded = in;
+  padded.extra_memory = torch::cat({in.extra_memory, torch::randn({1, 3, 6}, torch::kDouble)}, 1);
+  padded.extra_mask = torch::tensor({{1, 1, 0, 0, 0}});
+  EXPECT_TRUE(torch::allclose(stack->forward(padded).states, plain, 0.0, kStackTol));
+  // The extra memory matters (the test can tell), and a stack without the layers refuses it.
+  StackInput none = in;
+  none.extra_memory = torch::Tensor();
+  EXPECT_FALSE(torch::allclose(stack->forward(none).states, plain, 0.0, 1e-6));
+  Stack plain_stack(small_stack(true));
+  plain_stack->to(torch::kDouble);
+  EXPECT_THROW(plain_stack->forward(in), Error);
+}
+
 }  // namespace
 }  // namespace merc::nn::t5
