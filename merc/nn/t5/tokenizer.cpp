@@ -4,7 +4,6 @@
 #include <utility>
 
 #include <nlohmann/json.hpp>
-#include <sentencepiece_processor.h>
 
 #include "merc/core/error.h"
 #include "merc/io/binary_file.h"
@@ -86,8 +85,8 @@ std::vector<std::string> additional_special_tokens(const nlohmann::json& j, cons
   return out;
 }
 
-void check_ok(const sentencepiece::util::Status& status, const std::string& what) {
-  MERC_CHECK(status.ok(), "SentencePiece could not {}: {}", what, status.ToString());
+void check_ok(bool ok, const std::string& error, const std::string& what) {
+  MERC_CHECK(ok, "SentencePiece could not {}: {}", what, error);
 }
 
 }  // namespace tokenizer_detail
@@ -95,21 +94,14 @@ void check_ok(const sentencepiece::util::Status& status, const std::string& what
 T5Tokenizer::T5Tokenizer(const fs::path& path, int64_t extra_ids) {
   const bool folder = fs::is_directory(path);
   model_path_ = (folder ? path / "spiece.model" : path).string();
-  if (!fs::is_regular_file(model_path_)) {
-    MERC_FORMAT_ERROR(model_path_, "no such file (a T5 tokenizer needs its SentencePiece model, spiece.model)");
-  }
-  auto sp = std::make_shared<sentencepiece::SentencePieceProcessor>();
-  if (const auto status = sp->Load(model_path_); !status.ok()) {
-    MERC_FORMAT_ERROR(model_path_, "not a readable SentencePiece model: {}", status.ToString());
-  }
-  pad_id_ = sp->pad_id();
-  eos_id_ = sp->eos_id();
-  unk_id_ = sp->unk_id();
+  sp_ = load_sentencepiece_model(model_path_);
+  pad_id_ = sp_->pad_id();
+  eos_id_ = sp_->eos_id();
+  unk_id_ = sp_->unk_id();
   if (pad_id_ < 0 || eos_id_ < 0 || unk_id_ < 0) {
     MERC_FORMAT_ERROR(model_path_, "SentencePiece model without pad, eos and unk pieces (ids {}, {}, {}); "
                                    "T5 needs all three", pad_id_, eos_id_, unk_id_);
   }
-  sp_ = std::move(sp);
   extra_ids_ = extra_ids >= 0 ? extra_ids : kDefaultExtraIds;
   if (folder && extra_ids < 0 && fs::exists(path / "tokenizer_config.json")) {
     const nlohmann::json config = tokenizer_detail::read_json(path / "tokenizer_config.json");
@@ -120,7 +112,7 @@ T5Tokenizer::T5Tokenizer(const fs::path& path, int64_t extra_ids) {
       extra_ids_ = config.at("extra_ids").get<int64_t>();
     }
   }
-  for (const int64_t id : {pad_id_, eos_id_, unk_id_}) add_token(sp_->IdToPiece(static_cast<int>(id)), true);
+  for (const int64_t id : {pad_id_, eos_id_, unk_id_}) add_token(sp_->id_to_piece(static_cast<int>(id)), true);
   for (int64_t n = 0; n < extra_ids_; ++n) add_token(tokenizer_detail::sentinel(n), true);
   if (folder) load_folder_files(path);
 }
@@ -178,7 +170,7 @@ int64_t T5Tokenizer::add_special_tokens(const std::vector<std::string>& tokens) 
   return size() - before;
 }
 
-int64_t T5Tokenizer::piece_count() const { return sp_->GetPieceSize(); }
+int64_t T5Tokenizer::piece_count() const { return sp_->piece_count(); }
 int64_t T5Tokenizer::vocab_size() const { return piece_count() + extra_ids_; }
 int64_t T5Tokenizer::size() const { return vocab_size() + static_cast<int64_t>(added_.size()); }
 
@@ -192,8 +184,8 @@ std::optional<int64_t> T5Tokenizer::find(std::string_view token) const {
   if (const auto it = added_ids_.find(std::string(token)); it != added_ids_.end()) return it->second;
   const int64_t n = tokenizer_detail::sentinel_number(token);
   if (n >= 0 && n < extra_ids_ && token == tokenizer_detail::sentinel(n)) return vocab_size() - 1 - n;
-  const int64_t id = sp_->PieceToId(token);
-  if (id != unk_id_ || token == sp_->IdToPiece(static_cast<int>(unk_id_))) return id;
+  const int64_t id = sp_->piece_to_id(token);
+  if (id != unk_id_ || token == sp_->id_to_piece(static_cast<int>(unk_id_))) return id;
   return std::nullopt;
 }
 
@@ -208,7 +200,7 @@ int64_t T5Tokenizer::token_to_id(std::string_view token) const {
 
 std::string T5Tokenizer::id_to_token(int64_t id) const {
   MERC_CHECK(id >= 0 && id < size(), "T5 token id {} is outside the vocabulary [0, {})", id, size());
-  if (id < piece_count()) return sp_->IdToPiece(static_cast<int>(id));
+  if (id < piece_count()) return sp_->id_to_piece(static_cast<int>(id));
   if (id < vocab_size()) return tokenizer_detail::sentinel(vocab_size() - 1 - id);
   return added_[static_cast<size_t>(id - vocab_size())];
 }
@@ -257,7 +249,8 @@ std::vector<std::string> T5Tokenizer::tokenize(std::string_view text) const {
       pieces.emplace_back(s.text);
     } else {
       std::vector<std::string> p;
-      tokenizer_detail::check_ok(sp_->Encode(s.text, &p), "encode text");
+      std::string error;
+      tokenizer_detail::check_ok(sp_->encode(s.text, &p, &error), error, "encode text");
       pieces.insert(pieces.end(), p.begin(), p.end());
     }
   }
@@ -272,7 +265,8 @@ std::vector<int64_t> T5Tokenizer::encode(std::string_view text, bool add_eos) co
       ids.push_back(*find(s.text));
     } else {
       std::vector<int> p;
-      tokenizer_detail::check_ok(sp_->Encode(s.text, &p), "encode text");
+      std::string error;
+      tokenizer_detail::check_ok(sp_->encode(s.text, &p, &error), error, "encode text");
       ids.insert(ids.end(), p.begin(), p.end());
     }
   }
@@ -288,8 +282,8 @@ std::string T5Tokenizer::decode_run(const std::vector<int64_t>& ids) const {
   std::vector<std::string> pieces;
   bool prev_special = false;
   const auto flush = [&] {
-    std::string text;
-    tokenizer_detail::check_ok(sp_->Decode(pieces, &text), "decode pieces");
+    std::string text, error;
+    tokenizer_detail::check_ok(sp_->decode(pieces, &text, &error), error, "decode pieces");
     pieces.clear();
     return text;
   };

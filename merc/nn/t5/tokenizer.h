@@ -1,5 +1,6 @@
 #pragma once
-// T5's tokenizer: a SentencePiece model (`spiece.model`, read with Debian's libsentencepiece) with
+// T5's tokenizer: a SentencePiece model (`spiece.model`, read with Debian's libsentencepiece through
+// the module of sentencepiece_backend.h) with
 // Hugging Face's T5Tokenizer rules on top (transformers tokenization_t5.py, the slow tokenizer with
 // legacy=True as t5-base uses it, and PreTrainedTokenizer's tokenize/_decode):
 //  - ids: the SentencePiece pieces (T5: pad 0, eos 1, unk 2, no bos), then `extra_ids` sentinels
@@ -29,9 +30,7 @@
 
 #include <torch/types.h>
 
-namespace sentencepiece {
-class SentencePieceProcessor;
-}
+#include "merc/nn/t5/sentencepiece_backend.h"
 
 namespace merc::nn::t5 {
 
@@ -112,7 +111,7 @@ class T5Tokenizer {
   void load_folder_files(const std::filesystem::path& folder);
   std::string decode_run(const std::vector<int64_t>& ids) const;
 
-  std::shared_ptr<const sentencepiece::SentencePieceProcessor> sp_;  // const: shared by copies
+  std::shared_ptr<const SentencePieceModel> sp_;  // const: shared by copies
   std::string model_path_;
   int64_t extra_ids_ = kDefaultExtraIds;
   int64_t pad_id_ = 0, eos_id_ = 1, unk_id_ = 2;

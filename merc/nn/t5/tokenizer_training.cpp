@@ -3,28 +3,14 @@
 #include <unordered_map>
 
 #include <fmt/format.h>
-#include <sentencepiece_trainer.h>
 
 #include "merc/core/error.h"
 #include "merc/io/binary_file.h"
+#include "merc/nn/t5/sentencepiece_backend.h"
 
 namespace merc::nn::t5 {
 
 namespace tokenizer_training_detail {
-
-// Hands SentencePiece the sentences one by one (no temporary file).
-class SentenceList : public sentencepiece::SentenceIterator {
- public:
-  explicit SentenceList(const std::vector<std::string>& sentences) : sentences_(sentences) {}
-  bool done() const override { return next_ >= sentences_.size(); }
-  void Next() override { ++next_; }
-  const std::string& value() const override { return sentences_[next_]; }
-  sentencepiece::util::Status status() const override { return {}; }
-
- private:
-  const std::vector<std::string>& sentences_;
-  size_t next_ = 0;
-};
 
 std::unordered_map<std::string, std::string> trainer_arguments(const SentencePieceTrainingOptions& o) {
   return {
@@ -39,7 +25,7 @@ std::unordered_map<std::string, std::string> trainer_arguments(const SentencePie
       // Determinism: one thread (the EM sums would otherwise be accumulated in a varying order),
       // every sentence in input order (no sampling, no shuffling).
       {"num_threads", "1"}, {"input_sentence_size", "0"}, {"shuffle_input_sentence", "false"},
-      {"minloglevel", "1"},  // SentencePiece logs every EM step at INFO
+      {"minloglevel", "1"},  // SentencePiece logs every EM step at INFO otherwise
   };
 }
 
@@ -52,13 +38,11 @@ std::string train_sentencepiece_model(const std::vector<std::string>& sentences,
   bool any_text = false;
   for (const auto& s : sentences) any_text = any_text || !s.empty();
   MERC_CHECK(any_text, "cannot train a SentencePiece model on {} empty sentences", sentences.size());
-  sentencepiece::SetRandomGeneratorSeed(options.seed);
-  tokenizer_training_detail::SentenceList list(sentences);
-  std::string model;
-  const auto status = sentencepiece::SentencePieceTrainer::Train(tokenizer_training_detail::trainer_arguments(options),
-                                                                 &list, &model);
-  MERC_CHECK(status.ok(), "SentencePiece training on {} sentences (vocab_size {}) failed: {}", sentences.size(),
-             options.vocab_size, status.ToString());
+  std::string model, error;
+  const bool ok = sentencepiece_plugin().train(tokenizer_training_detail::trainer_arguments(options), options.seed,
+                                               sentences, &model, &error);
+  MERC_CHECK(ok, "SentencePiece training on {} sentences (vocab_size {}) failed: {}", sentences.size(),
+             options.vocab_size, error);
   return model;
 }
 
