@@ -19,7 +19,8 @@ std::vector<std::string> plugin_candidates() {
   out.emplace_back(MERC_SENTENCEPIECE_PLUGIN_PATH);
   std::error_code ec;
   const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (!ec) out.push_back((exe.parent_path() / std::filesystem::path(MERC_SENTENCEPIECE_PLUGIN_PATH).filename()).string());
+  const std::filesystem::path name = std::filesystem::path(MERC_SENTENCEPIECE_PLUGIN_PATH).filename();
+  if (!ec) out.push_back((exe.parent_path() / name).string());
   return out;
 }
 

@@ -132,7 +132,9 @@ void T5Tokenizer::load_folder_files(const fs::path& folder) {
     if (!j.is_object()) MERC_FORMAT_ERROR(file.string(), "expected an object {{token: id}}, got {}", j.type_name());
     std::vector<std::pair<int64_t, std::string>> by_id;
     for (const auto& [token, id] : j.items()) {
-      if (!id.is_number_integer()) MERC_FORMAT_ERROR(file.string(), "id of '{}' is {}, expected an integer", token, id.dump());
+      if (!id.is_number_integer()) {
+        MERC_FORMAT_ERROR(file.string(), "id of '{}' is {}, expected an integer", token, id.dump());
+      }
       by_id.emplace_back(id.get<int64_t>(), token);
     }
     std::sort(by_id.begin(), by_id.end());

@@ -46,7 +46,8 @@ std::string train_sentencepiece_model(const std::vector<std::string>& sentences,
   return model;
 }
 
-std::filesystem::path train_sentencepiece(const std::vector<std::string>& sentences, const std::filesystem::path& folder,
+std::filesystem::path train_sentencepiece(const std::vector<std::string>& sentences,
+                                          const std::filesystem::path& folder,
                                           const SentencePieceTrainingOptions& options) {
   const std::string model = train_sentencepiece_model(sentences, options);
   std::filesystem::create_directories(folder);

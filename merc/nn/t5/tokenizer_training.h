@@ -28,7 +28,8 @@ std::string train_sentencepiece_model(const std::vector<std::string>& sentences,
                                       const SentencePieceTrainingOptions& options = {});
 
 // Trains and writes `folder`/spiece.model (folder created if missing); returns the file's path.
-std::filesystem::path train_sentencepiece(const std::vector<std::string>& sentences, const std::filesystem::path& folder,
+std::filesystem::path train_sentencepiece(const std::vector<std::string>& sentences,
+                                          const std::filesystem::path& folder,
                                           const SentencePieceTrainingOptions& options = {});
 
 }  // namespace merc::nn::t5

@@ -79,7 +79,8 @@ TEST(T5Tokenizer, ModelFileAloneHasNoAddedTokens) {
   EXPECT_TRUE(tok.added_tokens().empty());
   for (const auto& c : expected().at("cases")) {
     SCOPED_TRACE(c.at("text").get<std::string>());
-    EXPECT_EQ(tok.encode(c.at("text").get<std::string>()), c.at("ids_without_added_tokens").get<std::vector<int64_t>>());
+    EXPECT_EQ(tok.encode(c.at("text").get<std::string>()),
+              c.at("ids_without_added_tokens").get<std::vector<int64_t>>());
   }
 }
 
@@ -127,7 +128,8 @@ TEST(T5Tokenizer, AddSpecialTokensAppendsNewTokensInOrder) {
 
 TEST(T5Tokenizer, DecodeRoundTripsAndReadsTheEmotionWord) {
   const T5Tokenizer tok(kFixture);
-  for (const std::string text : {"the movie was really good", "It's 100% great!!! (really) I don't know; maybe, maybe not?"}) {
+  for (const std::string text :
+       {"the movie was really good", "It's 100% great!!! (really) I don't know; maybe, maybe not?"}) {
     EXPECT_EQ(tok.decode(tok.encode(text)), text);
   }
   const std::string target = "In the last round of the above dialogue, the speaker A's emotion is <bos_emotion> happy "
@@ -238,7 +240,8 @@ TEST(T5Tokenizer, TrainingIsDeterministicAndMatchesPythonSentencePiece) {
   EXPECT_TRUE(io::read_file_bytes(written.string()) == model);
   const T5Tokenizer trained(dir.path / "t5");
   for (const auto& c : expected().at("cases")) {
-    EXPECT_EQ(trained.encode(c.at("text").get<std::string>()), c.at("ids_without_added_tokens").get<std::vector<int64_t>>());
+    EXPECT_EQ(trained.encode(c.at("text").get<std::string>()),
+              c.at("ids_without_added_tokens").get<std::vector<int64_t>>());
   }
 }
 
