@@ -10,6 +10,7 @@ PACKAGES=(
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libplplot-dev plplot-driver-cairo  # figures (merc/analysis/plot): SVG, PNG and PDF through cairo
+  libsentencepiece-dev  # T5 tokenizer (merc/nn/t5/tokenizer): reads and trains spiece.model
   python3 python3-numpy # regenerates test fixtures and Python-interop docs checks
 )
 # Extra packages named on the command line, e.g. `install_deps.sh chromium` (make test-all: the
