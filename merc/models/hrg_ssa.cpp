@@ -57,6 +57,10 @@ HrgSsaModel::HrgSsaModel(const HrgSsaConfig& c, const ModelDims& dims) : Model("
   MERC_CHECK(c.d_model > 0 && c.num_heads > 0 && c.d_model % c.num_heads == 0,
              "hrg_ssa: d_model {} must be a positive multiple of num_heads {}", c.d_model, c.num_heads);
   MERC_CHECK(c.con_w >= 0, "hrg_ssa: con_w must be >= 0, got {}", c.con_w);
+  MERC_CHECK(c.dropout >= 0 && c.dropout < 1, "hrg_ssa: dropout must be in [0, 1), got {}", c.dropout);
+  MERC_CHECK(c.temperature > 0 && c.detector_dim > 0 && c.node_layers >= 1 && c.d_kv > 0 && c.d_ff > 0,
+             "hrg_ssa: temperature, detector_dim, node_layers, d_kv and d_ff must be positive, got {}, {}, {}, {}, {}",
+             c.temperature, c.detector_dim, c.node_layers, c.d_kv, c.d_ff);
   const int64_t d = c.d_model;
 
   HrgNodeEncoderOptions n;
