@@ -7,6 +7,7 @@
 #include "merc/models/dialogue_gcn.h"
 #include "merc/models/gcnet.h"
 #include "merc/models/graphsmile.h"
+#include "merc/models/hrg_ssa.h"
 #include "merc/models/m3net.h"
 #include "merc/models/mlp.h"
 #include "merc/models/mmgcn.h"
@@ -124,6 +125,21 @@ const std::vector<ModelEntry>& model_registry() {
                 c.window_spk = 2;
                 c.window_dir = 1;
                 c.use_speaker = "bh";
+              }),
+          model_row<HrgSsaModel, HrgSsaConfig>(
+              "hrg_ssa",
+              "HRG-SSA, classification variant: hybrid relational window graphs + implicit connections + GATs over "
+              "modality node encoders, with sentiment-laden semantic alignment (InfoNCE) losses (jicoder-nwpu/HRG-SSA)",
+              [](HrgSsaConfig& c) {
+                c.window = 2;
+                c.gat_layers = 2;
+                c.d_model = 4;
+                c.num_heads = 2;
+                c.d_kv = 2;
+                c.d_ff = 5;
+                c.node_layers = 1;
+                c.detector_dim = 3;
+                c.con_w = 0.1;  // large enough that the SSA losses' gradients are visible at tiny size
               }),
           model_row<CompModel, CompConfig>(
               "comp",

@@ -11,13 +11,13 @@
 #include <gtest/gtest.h>
 
 #include "merc/core/error.h"
-
 #include "merc/models/bc_lstm.h"
 #include "merc/models/cadgl.h"
 #include "merc/models/comp.h"
 #include "merc/models/dialogue_gcn.h"
 #include "merc/models/gcnet.h"
 #include "merc/models/graphsmile.h"
+#include "merc/models/hrg_ssa.h"
 #include "merc/models/m3net.h"
 #include "merc/models/mlp.h"
 #include "merc/models/mmgcn.h"
@@ -181,6 +181,8 @@ void shrink_widths(ModelConfig& config) {
   } else if (auto* c = dynamic_cast<RohydrConfig*>(&config)) {
     c->d_model = 4, c->num_heads = 2, c->dit_hidden = 4, c->dit_heads = 2, c->rec_reduction = 2;
     c->rec_hidden1 = 5, c->rec_hidden2 = 6, c->disc_hidden1 = 5, c->disc_hidden2 = 4;
+  } else if (auto* c = dynamic_cast<HrgSsaConfig*>(&config)) {
+    c->d_model = 8, c->num_heads = 2, c->d_kv = 4, c->d_ff = 8, c->detector_dim = 4;
   } else {
     FAIL() << "no width shrink for model " << config.name << ": add it here";
   }

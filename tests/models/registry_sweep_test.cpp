@@ -199,6 +199,7 @@ TEST(ModelRegistry, EveryModelHasAValuePin) {
       {"dialogue_gcn", "DialogueGcn.DefaultForwardEqualsADenseRecomputation"},
       {"gcnet", "Gcnet.DefaultForwardEqualsADenseRecomputation"},
       {"graphsmile", "GraphSmile.DefaultForwardWithAllThreeModalitiesEqualsADenseRecomputation"},
+      {"hrg_ssa", "HrgSsa.DefaultForwardEqualsADenseRecomputation"},
       {"m3net", "M3net.DefaultForwardEqualsADenseRecomputation"},
       {"mlp", "Mlp.DefaultForwardEqualsADenseRecomputation"},
       {"mmgcn", "Mmgcn.DefaultForwardWithAllThreeModalitiesEqualsADenseRecomputation"},

@@ -1,0 +1,86 @@
+#pragma once
+// hrg_ssa: HRG-SSA, "Hybrid Relational Graphs with Sentiment-laden Semantic Alignment for Multimodal
+// Emotion Recognition in Conversation" (jicoder-nwpu/HRG-SSA; method_reference.md §7), in its
+// classification variant (text_encoder: features, head: classify), which needs no T5:
+//
+//   1. windows: every real utterance t is the target of a window of its W previous utterances and
+//      itself (nn/graph/context_windows.h), computed for all B*T targets at once;
+//   2. hybrid relational graph per window (adjacency + same-speaker cognate relations, self loops;
+//      nn/graph/hybrid_relational_graph.h);
+//   3. node encoders per utterance (hrg_ssa_node_encoders.h): text tokens = one token
+//      text_mapping(t_j) per utterance; audio/video nodes cross-attend to it, the text node to the
+//      mapped audio/video;
+//   4. emotion-forecast nodes (training only): an embedding of the node's gold label (previous
+//      turns; the current turn gets the `undetermined` slot, as do unlabelled turns) plus a speaker
+//      embedding; on regression data a Linear(1, d_model) of the gold score. They enter only con_u
+//      (current node excluded), so labels never reach a prediction and evaluation reads none;
+//   5. graph stage (hrg_ssa_graphs.h): implicit connections, con_u before and con_c after a GAT
+//      per modality;
+//   6. head classify: logits = Linear([text; audio; video] of the current node after the GATs).
+//
+// aux_losses: "con_u" = con_w * con_u and "con_c" = con_w * con_c (training forward only).
+// Quirk switches (docs/models/hrg_ssa.md): gat_release_overwrite, emotion_gat_unused,
+// implicit_connections (false = --no_use_relation). The generative variant (text_encoder: t5,
+// head: generate) is not built yet: asking for it is a clear error.
+
+#include <string>
+
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/linear.h>
+
+#include "merc/models/hrg_ssa_graphs.h"
+#include "merc/models/hrg_ssa_node_encoders.h"
+#include "merc/models/model.h"
+#include "merc/nn/graph/context_windows.h"
+#include "merc/nn/graph/hybrid_relational_graph.h"
+
+namespace merc::models {
+
+struct HrgSsaConfig : ModelConfig {
+  std::string text_encoder = "features";  // features | t5 (generative variant, not yet built)
+  std::string head = "classify";          // classify | generate (generative variant, not yet built)
+  int64_t window = 2;                     // W previous utterances (MELD command; IEMOCAP 8)
+  int64_t gat_layers = 3;                 // --gat (MELD 3; IEMOCAP 1)
+  int64_t d_model = 128;                  // release: 768 (T5-base)
+  int64_t num_heads = 4;                  // node-encoder and GAT heads (release 12)
+  int64_t d_kv = 32;                      // node-encoder per-head width (release 64)
+  int64_t d_ff = 256;                     // node-encoder feed-forward width (release 3072)
+  int64_t node_layers = 1;                // blocks per node-encoder stack (release 6)
+  double dropout = 0.1;                   // T5 dropout_rate; also the GAT's (its own value is unpublished)
+  int64_t detector_dim = 64;              // implicit-connection detector out_features (unpublished)
+  double con_w = 0.001;                   // weight of con_u + con_c
+  double temperature = 1.0;               // InfoNCE temperature
+  bool implicit_connections = true;
+  bool gat_release_overwrite = false;
+  bool emotion_gat_unused = false;
+  void visit(FieldVisitor& v) override;
+};
+
+class HrgSsaModel : public Model {
+ public:
+  HrgSsaModel(const HrgSsaConfig& config, const ModelDims& dims);
+  // logits (B, T, C) or (B, T, 1), zeros at padding; features["fused"] = the head input (B, T, M*d).
+  ModelOutput forward(const data::DialogueBatch& batch, const ForwardContext& ctx) override;
+
+  // What the forward builds before the graph stage (tests).
+  struct Windows {
+    nn::ContextWindows windows;
+    nn::HybridRelationalGraph graph;
+    torch::Tensor positions;     // (U) flat b*T+t of each node (node_batch.h)
+    torch::Tensor node_speaker;  // (U)
+  };
+  Windows build_windows(const data::DialogueBatch& batch) const;
+  // Emotion-forecast window nodes (N, S, d) (training forward; tests).
+  torch::Tensor emotion_nodes(const data::DialogueBatch& batch, const Windows& w);
+  HrgSsaGraphs graphs() const { return graphs_; }
+
+ private:
+  HrgSsaConfig config_;
+  ModelDims dims_;
+  torch::nn::Linear text_mapping_{nullptr}, head_{nullptr}, score_mapping_{nullptr};
+  torch::nn::Embedding label_embedding_{nullptr}, speaker_embedding_{nullptr};
+  HrgNodeEncoders node_encoders_{nullptr};
+  HrgSsaGraphs graphs_{nullptr};
+};
+
+}  // namespace merc::models
