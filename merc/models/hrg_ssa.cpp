@@ -33,6 +33,34 @@ void HrgSsaConfig::visit(FieldVisitor& v) {
           "Dropout(x)))), edges unused); false = a working GAT");
   v.field("emotion_gat_unused", emotion_gat_unused,
           "quirk switch: true = build and run the release's emotion GAT, whose output is never used");
+  v.field("t5_dir", t5_dir,
+          "generative variant: a Hugging Face T5 folder (config.json, spiece.model, model.safetensors or "
+          "pytorch_model.bin), e.g. google-t5/t5-base, or one made by `merc t5 init`");
+  v.field("label_history", label_history,
+          "generative variant, evaluation: the label sentences of previous turns in the input are the model's own "
+          "predictions (predicted), the gold labels (gold: the release's evaluation, test labels leak into the input; "
+          "every output says so), or left out (none, also in training)");
+  v.field("max_generate_length", max_generate_length, "generative variant: generated tokens per utterance (release 200)");
+  v.field("emotion_words", emotion_words, "generative variant: the word of each class in label sentences; empty = the class names");
+  v.field("sentiment_map", sentiment_map,
+          "generative variant: sentiment per class (0 negative, 1 neutral, 2 positive, -1 undetermined); empty = "
+          "undetermined");
+  v.field("speaker_template", speaker_template,
+          "generative variant: named (\"the speaker Joey's\", MELD) or gender (\"the male speaker's\", IEMOCAP)");
+  v.field("emotion_first", emotion_first, "generative variant: the emotion clause first (the release's -emotion_first)");
+  v.field("history_label_cut", history_label_cut,
+          "generative variant: label-sentence tokens dropped from history items (release resp[11:])");
+  v.field("max_history_tokens", max_history_tokens, "generative variant: history input tokens kept (the most recent)");
+  v.field("pad_labels_with_pad_id", pad_labels_with_pad_id,
+          "quirk switch (generative): pad LM labels with the pad id as the release does, so padding enters the loss");
+  v.field("fusion_single_modality_release", fusion_single_modality_release,
+          "quirk switch (generative): with audio but not video (or the reverse) the fusion memory holds only that "
+          "modality's nodes, as the release's code does; false = text nodes too");
+  v.field("frozen_epochs", frozen_epochs,
+          "generative variant: first epochs with the pretrained T5 frozen (release: epochs - 10 = -1); 0 for a T5 "
+          "trained from scratch");
+  v.field("full_lr_scale", full_lr_scale,
+          "generative variant: lr of the all-parameters phase relative to train.lr (release 3e-5 / 5e-5 = 0.6)");
 }
 
 namespace hrg_ssa_detail {

@@ -53,6 +53,21 @@ struct HrgSsaConfig : ModelConfig {
   bool implicit_connections = true;
   bool gat_release_overwrite = false;
   bool emotion_gat_unused = false;
+  // ---- Generative variant (text_encoder: t5, head: generate; models/hrg_ssa_generative.h) ----
+  std::string t5_dir;                  // Hugging Face T5 folder: config.json, spiece.model, weights
+  std::string label_history = "predicted";  // evaluation: predicted | gold (the release's leak) | none
+  int64_t max_generate_length = 64;    // generated tokens per utterance (release 200)
+  std::vector<std::string> emotion_words;   // per class; empty = the class names
+  std::vector<int64_t> sentiment_map;       // per class 0 neg / 1 neu / 2 pos / -1 none (GraphSmile's convention)
+  std::string speaker_template = "named";   // named ("the speaker Joey's", MELD) | gender (IEMOCAP)
+  bool emotion_first = true;           // the release's -emotion_first
+  int64_t history_label_cut = 11;      // label-sentence tokens dropped in history items (release resp[11:])
+  int64_t max_history_tokens = 512;    // t5-base n_positions
+  bool pad_labels_with_pad_id = false; // quirk switch: the release pads LM labels with the pad id (they count)
+  bool fusion_single_modality_release = false;  // quirk switch: with only audio (or only video) the
+                                                // release's fusion memory holds that modality's nodes only
+  int64_t frozen_epochs = -1;          // epochs with the pretrained T5 frozen; -1 = epochs - 10 (release)
+  double full_lr_scale = 0.6;          // lr of the all-parameters phase / first phase (3e-5 / 5e-5)
   void visit(FieldVisitor& v) override;
 };
 
