@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduces the numbers in docs/results.md. Usage: scripts/results.sh [mosi_poria|mosi_poria_testmax|
 # mosi_poria_sweep|mosi_sweep|meld|graph_mosi|graph_text|imer_mosi|cadgl_mosi|cadgl_weights|cadgl_ablations|
-# rohydr_mosi|rohydr_ablations|all]
+# rohydr_mosi|rohydr_ablations|hrg_ssa_cmp|all]
 # Runs go to runs/results/<name>/ (re-running resumes unfinished work). One torch thread per run.
 set -euo pipefail
 MERC=${MERC:-./build/merc}
@@ -76,6 +76,33 @@ graph_text() {
       "$MERC" sweep --config "$cfg" --data "$SHARED/$ds" --set data.preset=$ds "${extra[@]}" \
         --set train.epochs=${TEXT_EPOCHS:-12} --set train.early_stopping=4 \
         --conditions complete --seeds 1 --threads 1 --out "$OUT/text_${ds}_$m"
+    done
+  done
+}
+hrg_ssa_cmp() {
+  # Issue 17: HRG-SSA's classification variant (text_encoder: features) against mlp, moed, m3net,
+  # 3 seeds, validation selection: CMU-MOSI (standard and Poria splits, three modalities) and the
+  # MELD / EmoryNLP transcripts (text only). The baselines keep graph_text's 5-epoch budget on the
+  # transcripts (a graph-model epoch there is about a minute of CPU); hrg_ssa runs its own config
+  # (30 epochs, ~1 s each) and, for an equal budget, 5 epochs (warm-up 1).
+  for m in ${MODELS:-hrg_ssa mlp moed m3net}; do
+    "$MERC" sweep --config configs/experiments/${m}_mosi.yaml --conditions complete --seeds 1,2,3 --threads 1 \
+      --out "$OUT/hrg_cmp_mosi_$m"
+    "$MERC" sweep --config configs/experiments/${m}_mosi.yaml --set data.preset=mosi_poria --set train.metric=auto \
+      --conditions complete --seeds 1,2,3 --threads 1 --out "$OUT/hrg_cmp_mosi_poria_$m"
+  done
+  for ds in meld emorynlp; do
+    for m in ${MODELS:-hrg_ssa mlp moed m3net}; do
+      cfg=configs/experiments/${m}_meld_text.yaml
+      [ "$m" = mlp ] && cfg=configs/experiments/mlp_meld.yaml
+      budget=(--set train.epochs=5 --set train.early_stopping=4)
+      if [ "$m" = hrg_ssa ]; then
+        "$MERC" sweep --config "$cfg" --data "$SHARED/$ds" --set data.preset=$ds --conditions complete --seeds 1,2,3 \
+          --threads 1 --out "$OUT/hrg_cmp_${ds}_hrg_ssa_30ep"
+        budget+=(--set train.warmup_epochs=1)
+      fi
+      "$MERC" sweep --config "$cfg" --data "$SHARED/$ds" --set data.preset=$ds "${budget[@]}" --conditions complete \
+        --seeds 1,2,3 --threads 1 --out "$OUT/hrg_cmp_${ds}_$m"
     done
   done
 }
@@ -165,6 +192,7 @@ case "$what" in
   cadgl_ablations) cadgl_ablations ;;
   rohydr_mosi) rohydr_mosi ;;
   rohydr_ablations) rohydr_ablations ;;
-  all) mosi_poria; mosi_poria_testmax; mosi_poria_sweep; mosi_sweep; meld; graph_mosi; graph_text; imer_mosi; cadgl_weights; cadgl_mosi; cadgl_ablations; rohydr_mosi; rohydr_ablations ;;
-  *) echo "usage: $0 [mosi_poria|mosi_poria_testmax|mosi_poria_sweep|mosi_sweep|meld|graph_mosi|graph_text|imer_mosi|cadgl_mosi|cadgl_weights|cadgl_ablations|rohydr_mosi|rohydr_ablations|all]" >&2; exit 2 ;;
+  hrg_ssa_cmp) hrg_ssa_cmp ;;
+  all) mosi_poria; mosi_poria_testmax; mosi_poria_sweep; mosi_sweep; meld; graph_mosi; graph_text; imer_mosi; cadgl_weights; cadgl_mosi; cadgl_ablations; rohydr_mosi; rohydr_ablations; hrg_ssa_cmp ;;
+  *) echo "usage: $0 [mosi_poria|mosi_poria_testmax|mosi_poria_sweep|mosi_sweep|meld|graph_mosi|graph_text|imer_mosi|cadgl_mosi|cadgl_weights|cadgl_ablations|rohydr_mosi|rohydr_ablations|hrg_ssa_cmp|all]" >&2; exit 2 ;;
 esac
