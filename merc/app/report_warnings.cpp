@@ -9,31 +9,9 @@ namespace merc::app {
 
 namespace report_warnings_detail {
 
-bool is_true(const YAML::Node& n) {
-  if (!n.IsScalar()) return false;
-  const std::string v = n.Scalar();
-  return v == "true" || v == "True" || v == "TRUE" || v == "yes" || v == "on" || v == "1";
-}
-
-void collect_gold(const YAML::Node& node, const std::string& prefix, std::vector<std::string>& out) {
-  if (!node.IsMap()) return;
-  for (const auto& kv : node) {
-    const std::string key = kv.first.Scalar();
-    const std::string path = prefix.empty() ? key : prefix + "." + key;
-    if (kv.second.IsMap()) collect_gold(kv.second, path, out);
-    else if (key.find("gold") != std::string::npos && is_true(kv.second)) out.push_back(path);
-  }
-}
-
 constexpr const char* kPoriaFeatures = "mosi-poria";
 
 }  // namespace report_warnings_detail
-
-std::vector<std::string> gold_history_keys(const YAML::Node& config) {
-  std::vector<std::string> out;
-  report_warnings_detail::collect_gold(config, "", out);
-  return out;
-}
 
 std::vector<analysis::HtmlWarning> config_warnings(const train::ExperimentConfig& config, const data::DatasetInfo& info,
                                                    const std::string& split, bool imported) {
@@ -46,7 +24,7 @@ std::vector<analysis::HtmlWarning> config_warnings(const train::ExperimentConfig
   if (imported)
     out.push_back({"Imported weights", "the weights come from an imported checkpoint; how its epoch was selected "
                                        "(validation or test) is not recorded"});
-  const std::vector<std::string> gold = gold_history_keys(parse_yaml(to_yaml_text(config), "config"));
+  const std::vector<std::string> gold = train::gold_history_switches(config);
   if (!gold.empty())
     out.push_back({"Gold history", fmt::format("{} is on: inputs at test time contain gold labels of earlier turns, "
                                                "so test numbers leak labels",

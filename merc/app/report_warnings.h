@@ -18,7 +18,7 @@ namespace merc::app {
 //   - test-max: selection=test-max picks the epoch on the TEST set (the published protocols of
 //     several papers), so its test numbers are optimistic;
 //   - imported: weights imported from a checkpoint; how that epoch was selected is not recorded;
-//   - gold history: a config key with "gold" in its name is true (gold_history_keys);
+//   - gold history: a switch that puts gold labels into the inputs (train::gold_history_switches);
 //   - contaminated: the Poria et al. CMU-MOSI features (source_format "mosi-poria", the embedded
 //     default) on the `standard` split, whose test videos trained the feature extractors
 //     (data/README.md, docs/results.md "Read this first"); on the `poria` split a validation set
@@ -27,10 +27,5 @@ namespace merc::app {
 // `split` is the scheme the run used (config.data.split may be "" = the dataset's default).
 std::vector<analysis::HtmlWarning> config_warnings(const train::ExperimentConfig& config, const data::DatasetInfo& info,
                                                    const std::string& split, bool imported);
-
-// The dotted keys of a resolved config (as YAML) whose name contains "gold" and whose value is
-// true: inputs built from gold labels of earlier turns at test time (HRG-SSA's test-time history,
-// method_reference.md §7.1) leak labels, so any such switch is reported.
-std::vector<std::string> gold_history_keys(const YAML::Node& config);
 
 }  // namespace merc::app

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
 
@@ -221,6 +222,47 @@ ExperimentConfig load_config_file(const std::string& path) {
   apply_yaml(config, read_yaml_file(path), path);
   config.validate();
   return config;
+}
+
+namespace experiment_config_detail {
+
+bool is_true(const YAML::Node& n) {
+  if (!n.IsScalar()) return false;
+  const std::string v = n.Scalar();
+  return v == "true" || v == "True" || v == "TRUE" || v == "yes" || v == "on" || v == "1";
+}
+
+void collect_gold(const YAML::Node& node, const std::string& prefix, std::vector<std::string>& out) {
+  if (!node.IsMap()) return;
+  for (const auto& kv : node) {
+    const std::string key = kv.first.Scalar();
+    const std::string path = prefix.empty() ? key : prefix + "." + key;
+    if (kv.second.IsMap()) {
+      collect_gold(kv.second, path, out);
+    } else if (key.find("gold") != std::string::npos && is_true(kv.second)) {
+      out.push_back(path);
+    } else if (key.find("history") != std::string::npos && kv.second.IsScalar() && kv.second.Scalar() == "gold") {
+      out.push_back(path + "=gold");
+    }
+  }
+}
+
+}  // namespace experiment_config_detail
+
+std::vector<std::string> gold_history_switches(const YAML::Node& config) {
+  std::vector<std::string> out;
+  experiment_config_detail::collect_gold(config, "", out);
+  return out;
+}
+
+std::vector<std::string> gold_history_switches(const ExperimentConfig& config) {
+  return gold_history_switches(parse_yaml(to_yaml_text(config), "config"));
+}
+
+std::string input_leak_note(const ExperimentConfig& config) {
+  const std::vector<std::string> keys = gold_history_switches(config);
+  if (keys.empty()) return "";
+  return fmt::format("gold history: test labels leak into the input ({})", fmt::join(keys, ", "));
 }
 
 }  // namespace merc::train

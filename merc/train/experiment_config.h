@@ -99,6 +99,17 @@ struct ExperimentConfig : ConfigStruct {
   uint64_t protocol_seed() const;
 };
 
+// Config switches that put gold labels of the evaluated data into the model's inputs ("gold
+// history"), as dotted keys: a key with "gold" in its name set true (e.g. a gold_label_history
+// flag), or a key with "history" in its name set to "gold" (hrg_ssa's model.label_history=gold, the
+// release's evaluation). Empty = none.
+std::vector<std::string> gold_history_switches(const ExperimentConfig& config);
+// The same scan over a config's YAML (any nesting).
+std::vector<std::string> gold_history_switches(const YAML::Node& config);
+// "" or "gold history: test labels leak into the input (<switches>)": the mark every output of such
+// a run carries, as test-max runs carry theirs.
+std::string input_leak_note(const ExperimentConfig& config);
+
 inline constexpr const char* kDefaultModel = "bc_lstm";
 
 // Where presets live: MERC_CONFIG_DIR, else <exe>/../share/merc/configs, <exe>/../configs, else the

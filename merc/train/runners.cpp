@@ -212,7 +212,8 @@ std::string write_run_table(const RunTable& table, const std::string& out_dir) {
   ordered_json runs = ordered_json::array();
   for (const auto& c : table.cells) {
     csv << c.group << "," << c.protocol << "," << c.seed << "," << c.split << "," << c.best_epoch << "," << c.run_dir
-        << "," << (table.selection == "validation" ? "validation" : "test-max");
+        << "," << (table.selection.rfind("test-max", 0) == 0 ? "test-max" : "validation")
+        << (table.selection.find("gold history") != std::string::npos ? "+gold-history" : "");
     ordered_json t = ordered_json::object();
     for (const auto& n : names) {
       const double x = c.test.contains(n) ? c.test.get(n) : NAN;

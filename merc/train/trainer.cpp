@@ -35,9 +35,11 @@ namespace fs = std::filesystem;
 using nlohmann::ordered_json;
 
 std::string selection_label(const ExperimentConfig& config) {
-  return config.test_max() ? "test-max (published protocol: the epoch is selected on the TEST set; "
-                             "numbers are optimistic)"
-                           : "validation";
+  const std::string leak = input_leak_note(config);
+  const std::string base = config.test_max() ? "test-max (published protocol: the epoch is selected on the TEST set; "
+                                               "numbers are optimistic)"
+                                             : "validation";
+  return leak.empty() ? base : base + "; " + leak;
 }
 
 std::string selection_metric(const ExperimentConfig& config, data::Task task) {
@@ -226,6 +228,7 @@ TrainResult train_model(const ExperimentConfig& config_in, const data::Dataset& 
   const ProgressMode mode = parse_progress_mode(config.train.progress, options.bar_stream);
   TrainResult result;
   result.selection = selection_label(config);
+  const std::string leak = input_leak_note(config);  // marks every epoch line, as test-max does
   result.metric = metric;
   result.run_dir = options.out_dir;
   int64_t epochs_this_call = 0;
@@ -352,6 +355,7 @@ TrainResult train_model(const ExperimentConfig& config_in, const data::Dataset& 
     line["selected"] = improved;
     if (!selectable) line["selectable"] = false;
     if (config.test_max()) line["selection"] = "test-max";
+    if (!leak.empty()) line["input_leak"] = leak;
     line["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     {
       std::ofstream out(log_path, std::ios::app);
@@ -398,6 +402,8 @@ TrainResult train_model(const ExperimentConfig& config_in, const data::Dataset& 
   ordered_json m = ordered_json::object();
   m["selection"] = config.test_max() ? "test-max" : "validation";
   if (config.test_max()) m["selection_note"] = result.selection;
+  const std::string leak_note = input_leak_note(config);
+  if (!leak_note.empty()) m["input_leak"] = leak_note;
   m["metric"] = metric;
   m["best_epoch"] = state.best_epoch;
   m["epochs_run"] = state.epochs_done;

@@ -7,6 +7,9 @@
 #include <yaml-cpp/yaml.h>
 
 #include "merc/app/report_warnings.h"
+#include "merc/models/hrg_ssa.h"
+#include "merc/models/registry.h"
+#include "merc/train/trainer.h"
 
 namespace merc::app {
 namespace {
@@ -59,10 +62,22 @@ TEST(ConfigWarnings, ThePoriaMosiFeaturesAreContaminatedOnTheStandardSplit) {
 TEST(GoldHistoryKeys, FindsTrueKeysNamedGoldAtAnyDepth) {
   const YAML::Node n = YAML::Load(
       "model:\n  name: hrg\n  gold_history: true\n  sub:\n    use_gold_labels: yes\n  gold_off: false\n"
-      "train:\n  golden_ratio: 1.6\n");
-  EXPECT_EQ(gold_history_keys(n), (std::vector<std::string>{"model.gold_history", "model.sub.use_gold_labels"}));
-  // No model in merc has such a switch today, so a default config has none.
-  EXPECT_TRUE(gold_history_keys(YAML::Load("model:\n  name: mlp\n")).empty());
+      "  label_history: gold\n  other_history: predicted\ntrain:\n  golden_ratio: 1.6\n");
+  EXPECT_EQ(train::gold_history_switches(n), (std::vector<std::string>{"model.gold_history", "model.sub.use_gold_labels",
+                                                                       "model.label_history=gold"}));
+  EXPECT_TRUE(train::gold_history_switches(YAML::Load("model:\n  name: mlp\n")).empty());
+}
+
+// hrg_ssa's label_history=gold (the release's evaluation) marks the selection label, which every
+// output of a run carries (log, metrics.json, sweep tables, report), and the report's warnings.
+TEST(GoldHistoryKeys, HrgSsaGoldLabelHistoryMarksTheRun) {
+  train::ExperimentConfig c;
+  c.model = models::make_model_config("hrg_ssa");
+  EXPECT_EQ(train::input_leak_note(c), "");
+  dynamic_cast<models::HrgSsaConfig&>(*c.model).label_history = "gold";
+  EXPECT_EQ(train::input_leak_note(c), "gold history: test labels leak into the input (model.label_history=gold)");
+  EXPECT_NE(train::selection_label(c).find("gold history: test labels leak into the input"), std::string::npos);
+  EXPECT_EQ(titles(config_warnings(c, info("mmsa"), "standard", false)), std::vector<std::string>{"Gold history"});
 }
 
 }  // namespace
