@@ -45,6 +45,12 @@ void TrainConfig::visit(FieldVisitor& v) {
   v.field("plateau_patience", plateau_patience, "plateau: epochs without improvement before a decay");
   v.field("min_lr", min_lr, "cosine/plateau: lower bound of the lr");
   v.field("warmup_epochs", warmup_epochs, "linear warm-up epochs before the schedule");
+  v.field("warmup_ratio", warmup_ratio,
+          "warm-up over this fraction of the epochs (of each stage with schedule_per_stage), floored, as "
+          "Hugging Face's warmup_ratio; exclusive with warmup_epochs");
+  v.field("schedule_per_stage", schedule_per_stage,
+          "restart the lr schedule, warm-up included, at each stage of a multi-stage model (HRG-SSA's two phases, "
+          "each with a fresh optimizer and its own linear schedule)");
   v.field("clip_norm", clip_norm, "> 0: clip the global gradient norm to this");
   v.field("clip_value", clip_value, "> 0: clip every gradient element to [-v, v]");
   v.field("early_stopping", early_stopping, "> 0: stop after this many epochs without improvement");

@@ -45,6 +45,8 @@ struct TrainConfig : ConfigStruct {
   int64_t plateau_patience = 3;    // plateau: epochs without improvement before a decay
   double min_lr = 0.0;             // cosine floor / plateau floor
   int64_t warmup_epochs = 0;       // linear warm-up from lr/(warmup+1) to lr
+  double warmup_ratio = 0.0;       // or: warm-up over this fraction of the epochs (of each stage), floored
+  bool schedule_per_stage = false; // restart the schedule (warm-up included) at each model stage
   double clip_norm = 0.0;          // > 0: clip the global gradient norm
   double clip_value = 0.0;         // > 0: clip each gradient element to [-v, v]
   int64_t early_stopping = 0;      // > 0: stop after this many epochs without improvement

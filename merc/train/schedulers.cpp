@@ -17,14 +17,22 @@ const std::vector<SchedulerEntry>& scheduler_registry() {
           {"step", "multiply by gamma every step_size epochs"},
           {"cosine", "cosine annealing from lr to min_lr over the epochs after warm-up"},
           {"plateau", "multiply by gamma after plateau_patience epochs without improvement of the selection metric"},
+          {"linear", "linear decay from lr towards 0 over the epochs after warm-up (Hugging Face's linear schedule)"},
       },
       "scheduler");
   return table;
 }
 
-LrScheduler::LrScheduler(const TrainConfig& config) : config_(config) {
+LrScheduler::LrScheduler(const TrainConfig& config, std::vector<int64_t> stage_starts)
+    : config_(config), stage_starts_(std::move(stage_starts)) {
   registry_find(scheduler_registry(), config.scheduler, "scheduler");
   MERC_CHECK(config.warmup_epochs >= 0, "train.warmup_epochs must be >= 0, got {}", config.warmup_epochs);
+  MERC_CHECK(config.warmup_ratio >= 0 && config.warmup_ratio < 1, "train.warmup_ratio must be in [0, 1), got {}",
+             config.warmup_ratio);
+  MERC_CHECK(config.warmup_epochs == 0 || config.warmup_ratio == 0,
+             "train.warmup_epochs ({}) and train.warmup_ratio ({}) are exclusive: set one", config.warmup_epochs,
+             config.warmup_ratio);
+  MERC_CHECK(stage_starts_.empty() || stage_starts_.front() == 0, "LrScheduler: stage starts must begin at epoch 0");
   MERC_CHECK(config.scheduler != "step" || config.step_size >= 1, "train.step_size must be >= 1, got {}",
              config.step_size);
   MERC_CHECK(config.gamma > 0 && config.gamma <= 1, "train.gamma must be in (0, 1], got {}", config.gamma);
@@ -32,15 +40,28 @@ LrScheduler::LrScheduler(const TrainConfig& config) : config_(config) {
 
 double LrScheduler::lr_for_epoch(int64_t epoch) const {
   const double base = config_.lr;
-  const int64_t w = config_.warmup_epochs;
-  if (epoch < w) return base * static_cast<double>(epoch + 1) / static_cast<double>(w + 1);
-  const int64_t e = epoch - w;
+  // The span the epoch belongs to: the whole run, or its stage.
+  int64_t start = 0, end = config_.epochs;
+  for (size_t i = 0; i < stage_starts_.size(); ++i)
+    if (stage_starts_[i] <= epoch) {
+      start = stage_starts_[i];
+      end = i + 1 < stage_starts_.size() ? stage_starts_[i + 1] : config_.epochs;
+    }
+  const int64_t span = std::max<int64_t>(1, end - start);
+  const int64_t local = epoch - start;
+  const int64_t w = config_.warmup_ratio > 0
+                        ? static_cast<int64_t>(std::floor(config_.warmup_ratio * static_cast<double>(span)))
+                        : config_.warmup_epochs;
+  if (local < w) return base * static_cast<double>(local + 1) / static_cast<double>(w + 1);
+  const int64_t e = local - w;
   const std::string& kind = config_.scheduler;
   if (kind == "step") return base * std::pow(config_.gamma, static_cast<double>(e / config_.step_size));
+  if (kind == "linear")
+    return base * static_cast<double>(span - local) / static_cast<double>(std::max<int64_t>(1, span - w));
   if (kind == "cosine") {
-    const double span = static_cast<double>(std::max<int64_t>(1, config_.epochs - w));
+    const double cos_span = static_cast<double>(std::max<int64_t>(1, span - w));
     const double lo = std::min(config_.min_lr, base);
-    return lo + (base - lo) * (1.0 + std::cos(M_PI * static_cast<double>(e) / span)) / 2.0;
+    return lo + (base - lo) * (1.0 + std::cos(M_PI * static_cast<double>(e) / cos_span)) / 2.0;
   }
   if (kind == "plateau") return std::max(std::min(config_.min_lr, base), base * plateau_scale_);
   return base;

@@ -42,6 +42,13 @@ std::string selection_label(const ExperimentConfig& config) {
   return leak.empty() ? base : base + "; " + leak;
 }
 
+std::vector<int64_t> stage_starts(const models::Model& model, int64_t epochs) {
+  std::vector<int64_t> starts{0};
+  for (int64_t e = 1; e < epochs; ++e)
+    if (model.stage_for_epoch(e, epochs) != model.stage_for_epoch(e - 1, epochs)) starts.push_back(e);
+  return starts;
+}
+
 std::string selection_metric(const ExperimentConfig& config, data::Task task) {
   if (config.train.metric != "auto") return config.train.metric;
   return task == data::Task::kClassification ? "weighted_f1" : "mae";
@@ -157,7 +164,9 @@ TrainResult train_model(const ExperimentConfig& config_in, const data::Dataset& 
   const std::string metric = selection_metric(config, rd.task);
   const bool higher = metrics::higher_is_better(metric);
   check_metric_for_task(metric, rd.task);
-  LrScheduler scheduler(config.train);
+  LrScheduler scheduler(config.train, config.train.schedule_per_stage
+                                          ? stage_starts(*model, config.train.epochs)
+                                          : std::vector<int64_t>{});
   const uint64_t mask_seed = config.protocol_seed();
   auto train_protocol = data::make_missing_protocol(
       config.protocol.train, mask_seed,

@@ -54,6 +54,8 @@ TrainResult train_model(const ExperimentConfig& config, const data::Dataset& dat
 
 // Selection label written into every output ("validation", or test-max with a warning text).
 std::string selection_label(const ExperimentConfig& config);
+// First epoch of each stage of `model` over a run of `epochs` (0 first): train.schedule_per_stage.
+std::vector<int64_t> stage_starts(const models::Model& model, int64_t epochs);
 // "auto" -> weighted_f1 (classification) / mae (regression).
 std::string selection_metric(const ExperimentConfig& config, data::Task task);
 

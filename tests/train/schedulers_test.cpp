@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "merc/core/error.h"
+#include "merc/train/trainer.h"
 
 namespace merc::train {
 namespace {
@@ -113,6 +114,52 @@ TEST(LrScheduler, RejectsBadSettings) {
   EXPECT_THROW(LrScheduler{c}, UnknownNameError);
   c.scheduler = "step";
   c.step_size = 0;
+  EXPECT_THROW(LrScheduler{c}, Error);
+}
+
+// Hugging Face's linear schedule per epoch: warm-up W = floor(0.2 * 10) = 2 epochs, then
+// L * (T - e) / (T - W): 8/8, 7/8, ..., 1/8 of L.
+TEST(LrScheduler, LinearWarmsUpThenFallsTowardsZero) {
+  TrainConfig c;
+  c.lr = 0.8;
+  c.epochs = 10;
+  c.scheduler = "linear";
+  c.warmup_ratio = 0.2;
+  LrScheduler s(c);
+  const double expect[] = {0.8 / 3, 0.8 * 2 / 3, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1};
+  for (int e = 0; e < 10; ++e) EXPECT_NEAR(s.lr_for_epoch(e), expect[e], kTol) << e;
+}
+
+// A model whose stage changes at epoch 6 of 10 (HRG-SSA's two phases: frozen, then everything).
+class TwoPhaseModel : public models::Model {
+ public:
+  TwoPhaseModel() : Model("TwoPhaseModel") {}
+  models::ModelOutput forward(const data::DialogueBatch&, const models::ForwardContext&) override { return {}; }
+  int stage_for_epoch(int64_t epoch, int64_t) const override { return epoch < 6 ? 0 : 1; }
+};
+
+// schedule_per_stage: each stage is its own span with its own warm-up (floor(0.25 * 6) = 1 and
+// floor(0.25 * 4) = 1 epochs) and linear decay, as the release's fresh optimizer + scheduler per phase.
+TEST(LrScheduler, PerStageSchedulesRestartAtEachStage) {
+  const TwoPhaseModel model;
+  EXPECT_EQ(stage_starts(model, 10), (std::vector<int64_t>{0, 6}));
+  TrainConfig c;
+  c.lr = 1.0;
+  c.epochs = 10;
+  c.scheduler = "linear";
+  c.warmup_ratio = 0.25;
+  LrScheduler s(c, stage_starts(model, 10));
+  const double expect[] = {0.5, 1.0, 4.0 / 5, 3.0 / 5, 2.0 / 5, 1.0 / 5, 0.5, 1.0, 2.0 / 3, 1.0 / 3};
+  for (int e = 0; e < 10; ++e) EXPECT_NEAR(s.lr_for_epoch(e), expect[e], kTol) << e;
+}
+
+TEST(LrScheduler, WarmupEpochsAndRatioAreExclusive) {
+  TrainConfig c;
+  c.warmup_epochs = 2;
+  c.warmup_ratio = 0.1;
+  EXPECT_THROW(LrScheduler{c}, Error);
+  c.warmup_epochs = 0;
+  c.warmup_ratio = 1.0;
   EXPECT_THROW(LrScheduler{c}, Error);
 }
 

@@ -165,7 +165,19 @@ double warmup_or(double lr, int64_t w, int64_t e, const std::function<double(int
 TEST(TrainerNumerics, EverySchedulerIsCoveredHere) {
   std::set<std::string> names;
   for (const auto& e : scheduler_registry()) names.insert(e.name);
-  EXPECT_EQ(names, (std::set<std::string>{"none", "step", "cosine", "plateau"}));
+  EXPECT_EQ(names, (std::set<std::string>{"none", "step", "cosine", "plateau", "linear"}));
+}
+
+TEST(TrainerNumerics, LinearScheduleWithWarmupRatioIsSetEachEpoch) {
+  ExperimentConfig c = probe_config();
+  c.train.epochs = 5;
+  c.train.scheduler = "linear";
+  c.train.warmup_ratio = 0.2;  // floor(0.2 * 5) = 1 warm-up epoch
+  const ProbeRun r = run_probe(c, {});
+  // 0.05, then 0.1 * (5 - e) / 4: 0.1, 0.075, 0.05, 0.025.
+  auto lr = [](int64_t e) { return warmup_or(0.1, 1, e, [](int64_t e2) { return 0.1 * (4.0 - e2) / 4.0; }); };
+  expect_sgd_steps(*r.model, lr, no_clip, 5);
+  for (int64_t e = 0; e < 5; ++e) EXPECT_NEAR(r.log[e]["lr"].get<double>(), lr(e), 1e-15) << e;
 }
 
 TEST(TrainerNumerics, SchedulerNoneKeepsTheConfigLr) {
