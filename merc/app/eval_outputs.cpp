@@ -84,11 +84,12 @@ std::string predictions_csv(const std::vector<train::UtterancePrediction>& predi
   for (const auto& p : predictions) {
     csv << io::csv_quote(p.dialogue_id) << "," << p.utterance_idx << "," << io::csv_quote(p.speaker) << ",";
     if (cls) {
-      MERC_CHECK(p.pred_class >= 0 && p.pred_class < static_cast<int64_t>(class_names.size()),
+      const bool abstained = p.pred_class == metrics::kNoPrediction;  // a generative model's unparseable output
+      MERC_CHECK(abstained || (p.pred_class >= 0 && p.pred_class < static_cast<int64_t>(class_names.size())),
                  "prediction class {} has no name ({} class names)", p.pred_class, class_names.size());
       const bool known = p.label >= 0 && p.label < static_cast<int64_t>(class_names.size());
       csv << (known ? io::csv_quote(class_names[static_cast<size_t>(p.label)]) : "") << ","
-          << io::csv_quote(class_names[static_cast<size_t>(p.pred_class)]);
+          << (abstained ? "(unparsed)" : io::csv_quote(class_names[static_cast<size_t>(p.pred_class)]));
       if (with_probabilities)
         for (float prob : p.probabilities) csv << "," << fmt::format("{:.6f}", prob);
     } else {

@@ -1,5 +1,7 @@
 #include "merc/metrics/accumulator.h"
 
+#include <algorithm>
+
 #include <torch/torch.h>
 
 #include "merc/core/error.h"
@@ -40,7 +42,8 @@ MetricAccumulator::MetricAccumulator(data::Task task, int64_t num_classes,
 }
 
 void MetricAccumulator::add(const torch::Tensor& output, const torch::Tensor& label,
-                            const torch::Tensor& score, const torch::Tensor& utterance_mask) {
+                            const torch::Tensor& score, const torch::Tensor& utterance_mask,
+                            const torch::Tensor& abstain) {
   MERC_CHECK(utterance_mask.defined() && utterance_mask.dim() == 2 &&
                  utterance_mask.scalar_type() == torch::kBool,
              "MetricAccumulator::add: utterance_mask must be a (B, T) bool tensor, got {} {}",
@@ -59,7 +62,11 @@ void MetricAccumulator::add(const torch::Tensor& output, const torch::Tensor& la
   const torch::Tensor mask = utterance_mask.detach().to(torch::kCPU);
   const torch::Tensor out = output.detach().to(torch::kCPU);
   if (task_ == data::Task::kClassification) {
-    add_classification(out, label, mask);
+    MERC_CHECK(!abstain.defined() || (abstain.scalar_type() == torch::kBool && abstain.sizes() == mask.sizes()),
+               "MetricAccumulator::add: abstain must be a (B, T) bool tensor like utterance_mask {}, got {}",
+               tensor_shape_text(mask), tensor_shape_text(abstain));
+    add_classification(out, label, mask,
+                       abstain.defined() ? abstain.detach().to(torch::kCPU) : torch::zeros_like(mask));
   } else {
     add_regression(out, score, mask);
   }
@@ -67,7 +74,8 @@ void MetricAccumulator::add(const torch::Tensor& output, const torch::Tensor& la
 
 void MetricAccumulator::add_classification(const torch::Tensor& output,
                                            const torch::Tensor& label,
-                                           const torch::Tensor& mask) {
+                                           const torch::Tensor& mask,
+                                           const torch::Tensor& abstain) {
   check_bt_tensor(label, "label", mask);
   MERC_CHECK(!c10::isFloatingType(label.scalar_type()) && label.scalar_type() != torch::kBool,
              "MetricAccumulator::add: label must be an integer tensor, got {}",
@@ -83,14 +91,15 @@ void MetricAccumulator::add_classification(const torch::Tensor& output,
                             b, t, lab[b][t].item<int64_t>(), num_classes_));
   }
   const torch::Tensor keep = mask & (lab >= 0);
-  const torch::Tensor finite = torch::isfinite(output).all(-1);
+  const torch::Tensor finite = torch::isfinite(output).all(-1) | abstain;  // an abstained row is not read
   const torch::Tensor non_finite_kept = keep & ~finite;
   if (non_finite_kept.any().item<bool>()) {
     throw Error(fmt::format("MetricAccumulator::add: non-finite logits at utterance {} (did "
                             "training diverge?)",
                             masked_position_text(non_finite_kept, 0)));
   }
-  const torch::Tensor pred = output.argmax(-1).masked_select(keep).contiguous();
+  const torch::Tensor pred =
+      output.argmax(-1).masked_fill(abstain, kNoPrediction).masked_select(keep).contiguous();
   const torch::Tensor truth = lab.masked_select(keep).contiguous();
   const int64_t n = pred.numel();
   const int64_t* pp = pred.data_ptr<int64_t>();
@@ -164,6 +173,10 @@ std::vector<double> MetricAccumulator::predictions() const {
 std::vector<double> MetricAccumulator::truths() const {
   if (task_ == data::Task::kRegression) return true_scores_;
   return std::vector<double>(true_labels_.begin(), true_labels_.end());
+}
+
+int64_t MetricAccumulator::abstentions() const {
+  return std::count(predicted_labels_.begin(), predicted_labels_.end(), kNoPrediction);
 }
 
 int64_t MetricAccumulator::size() const {

@@ -39,8 +39,13 @@ class MetricAccumulator {
   //   utterance_mask  (B, T) bool, true = real utterance; false positions are skipped.
   // Throws merc::Error naming the tensor and what was expected for wrong shapes / dtypes, a
   // label outside [-1, num_classes) or a non-finite output at a collected utterance.
+  //   abstain         (B, T) bool, optional (classification): true = the model made no prediction
+  //                   there (its output row is ignored); recorded as kNoPrediction
+  //                   (classification.h: a miss of the true class, no class's prediction).
   void add(const torch::Tensor& output, const torch::Tensor& label, const torch::Tensor& score,
-           const torch::Tensor& utterance_mask);
+           const torch::Tensor& utterance_mask, const torch::Tensor& abstain = {});
+  // Classification: collected utterances without a prediction (abstain).
+  int64_t abstentions() const;
 
   // Classification: classification_metrics(report()) (accuracy, weighted_f1, macro_f1, ua; %).
   // Regression: sentiment_metrics over (prediction, score) (acc2 ... corr_non0).
@@ -67,7 +72,7 @@ class MetricAccumulator {
 
  private:
   void add_classification(const torch::Tensor& output, const torch::Tensor& label,
-                          const torch::Tensor& mask);
+                          const torch::Tensor& mask, const torch::Tensor& abstain);
   void add_regression(const torch::Tensor& output, const torch::Tensor& score,
                       const torch::Tensor& mask);
   void check_not_empty(const char* what) const;

@@ -25,9 +25,10 @@ void check_classification_inputs(const std::vector<int64_t>& y_true,
     MERC_CHECK(y_true[i] >= 0 && y_true[i] < num_classes,
                "classification metrics: y_true[{}] = {} is not a class id in [0, {})", i,
                y_true[i], num_classes);
-    MERC_CHECK(y_pred[i] >= 0 && y_pred[i] < num_classes,
-               "classification metrics: y_pred[{}] = {} is not a class id in [0, {})", i,
-               y_pred[i], num_classes);
+    MERC_CHECK((y_pred[i] >= 0 && y_pred[i] < num_classes) || y_pred[i] == kNoPrediction,
+               "classification metrics: y_pred[{}] = {} is neither a class id in [0, {}) nor {} (no "
+               "prediction)",
+               i, y_pred[i], num_classes, kNoPrediction);
   }
   if (sample_weight == nullptr) return;
   MERC_CHECK(sample_weight->size() == y_true.size(),
@@ -67,7 +68,7 @@ std::string format_confusion_count(double count) {
 }  // namespace
 
 double ConfusionMatrix::true_count(int64_t c) const {
-  double sum = 0.0;
+  double sum = unpredicted.empty() ? 0.0 : unpredicted[static_cast<size_t>(c)];
   for (int64_t p = 0; p < num_classes; ++p) sum += at(c, p);
   return sum;
 }
@@ -81,6 +82,7 @@ double ConfusionMatrix::predicted_count(int64_t c) const {
 double ConfusionMatrix::total() const {
   double sum = 0.0;
   for (double v : counts) sum += v;
+  for (double v : unpredicted) sum += v;
   return sum;
 }
 
@@ -91,9 +93,14 @@ ConfusionMatrix confusion_matrix(const std::vector<int64_t>& y_true,
   ConfusionMatrix m;
   m.num_classes = num_classes;
   m.counts.assign(static_cast<size_t>(num_classes * num_classes), 0.0);
+  m.unpredicted.assign(static_cast<size_t>(num_classes), 0.0);
   for (size_t i = 0; i < y_true.size(); ++i) {
     const double w = sample_weight ? (*sample_weight)[i] : 1.0;
-    m.counts[static_cast<size_t>(y_true[i] * num_classes + y_pred[i])] += w;
+    if (y_pred[i] == kNoPrediction) {
+      m.unpredicted[static_cast<size_t>(y_true[i])] += w;
+    } else {
+      m.counts[static_cast<size_t>(y_true[i] * num_classes + y_pred[i])] += w;
+    }
   }
   return m;
 }
@@ -112,7 +119,7 @@ ClassificationReport classification_report(const std::vector<int64_t>& y_true,
   std::vector<bool> present(static_cast<size_t>(num_classes), averaged == AveragedLabels::kAll);
   for (size_t i = 0; i < y_true.size(); ++i) {
     present[static_cast<size_t>(y_true[i])] = true;
-    present[static_cast<size_t>(y_pred[i])] = true;
+    if (y_pred[i] != kNoPrediction) present[static_cast<size_t>(y_pred[i])] = true;
   }
 
   r.classes.resize(static_cast<size_t>(num_classes));

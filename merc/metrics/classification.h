@@ -34,18 +34,26 @@ namespace merc::metrics {
 // Largest num_classes accepted: the confusion matrix is dense (C*C doubles).
 inline constexpr int64_t kMaxClasses = 4096;
 
+// A y_pred entry meaning "no prediction" (an abstention: a generative model whose sentence could
+// not be parsed). It counts as a miss of its true class and as no class's prediction: accuracy and
+// the true class's recall and support count it, no class's precision does, and it is no class of
+// the macro averages. = sklearn with labels=range(C) and such predictions mapped to a label outside
+// them (tests/metrics: fixture from sklearn).
+inline constexpr int64_t kNoPrediction = -1;
+
 // (C, C) weighted counts, row-major: rows = true class, columns = predicted class (as
-// sklearn.metrics.confusion_matrix with labels=range(C)).
+// sklearn.metrics.confusion_matrix with labels=range(C)), plus the abstentions per true class.
 struct ConfusionMatrix {
   int64_t num_classes = 0;
-  std::vector<double> counts;  // num_classes * num_classes
+  std::vector<double> counts;       // num_classes * num_classes
+  std::vector<double> unpredicted;  // num_classes: weight of kNoPrediction samples per true class
 
   double at(int64_t true_class, int64_t predicted_class) const {
     return counts[static_cast<size_t>(true_class * num_classes + predicted_class)];
   }
-  double true_count(int64_t c) const;       // row sum: support of class c
+  double true_count(int64_t c) const;       // row sum + abstentions: support of class c
   double predicted_count(int64_t c) const;  // column sum
-  double total() const;                     // sum of all weights
+  double total() const;                     // sum of all weights (abstentions included)
 };
 
 // Counts (y_true[i], y_pred[i]) pairs. y_true and y_pred: class ids in [0, num_classes), same

@@ -82,6 +82,7 @@ EvalResult evaluate(models::Model& model, const std::vector<const data::Dialogue
   const auto batches = make_batches(dialogues, options.batch_size);
   std::vector<torch::Tensor> input_rows, fused_rows;
   bool has_fused = true;
+  bool has_abstain = false;
   for (size_t bi = 0; bi < batches.size(); ++bi) {
     data::DialogueBatch batch = data::collate(batches[bi], info);
     const torch::Tensor keep =
@@ -93,7 +94,12 @@ EvalResult evaluate(models::Model& model, const std::vector<const data::Dialogue
     const int64_t n = data::target_mask(batch, dims.task).sum().item<int64_t>();
     if (n > 0) loss_sum += loss.compute(output, batch).item<double>() * static_cast<double>(n);
     result.utterances += n;
-    if (n > 0) acc.add(output, batch.label, batch.score, batch.utterance_mask);
+    // A generative model marks the utterances it could not answer (unparseable sentences): wrong.
+    const auto abstain_it = out.features.find("abstain");
+    const torch::Tensor abstain =
+        abstain_it != out.features.end() ? abstain_it->second.to(torch::kCPU) : torch::Tensor();
+    has_abstain = has_abstain || abstain.defined();
+    if (n > 0) acc.add(output, batch.label, batch.score, batch.utterance_mask, abstain);
     if (options.keep_features) {
       // Real utterances of a batch-major (B, T) layout, flattened b-major: the prediction order.
       const torch::Tensor real = batch.utterance_mask.reshape({-1});
@@ -129,6 +135,10 @@ EvalResult evaluate(models::Model& model, const std::vector<const data::Dialogue
             }
             pr.pred_class = best;
             pr.pred_score = p[static_cast<int64_t>(b)][t][best];
+            if (abstain.defined() && abstain[static_cast<int64_t>(b)][t].item<bool>()) {
+              pr.pred_class = metrics::kNoPrediction;  // no class could be read from the output
+              pr.pred_score = 0.0f;
+            }
           } else {
             pr.pred_score = p[static_cast<int64_t>(b)][t][0];
           }
@@ -149,6 +159,9 @@ EvalResult evaluate(models::Model& model, const std::vector<const data::Dialogue
              dims.task == data::Task::kClassification ? "class" : "score");
   result.loss = loss_sum / static_cast<double>(result.utterances);
   result.metrics = acc.compute();
+  // Models that can abstain report how often they did (percent of the evaluated utterances).
+  if (has_abstain && dims.task == data::Task::kClassification)
+    result.metrics.set("unparsed", 100.0 * static_cast<double>(acc.abstentions()) / static_cast<double>(acc.size()));
   if (was_training) model.train();
   return result;
 }

@@ -62,7 +62,8 @@ struct UtterancePrediction {
   int64_t speaker_slot = 0;       // the speaker's slot id in the dataset
   int64_t label = -1;             // true class (-1 when none)
   double score = 0.0;             // true score (NaN when none)
-  int64_t pred_class = -1;        // classification: argmax; regression: -1
+  int64_t pred_class = -1;        // classification: argmax, metrics::kNoPrediction (-1) where the model
+                                  // abstained (unparseable generated sentence); regression: -1
   double pred_score = 0.0;        // regression: the prediction; classification: max probability
   std::vector<float> probabilities;  // classification: softmax over classes
 };

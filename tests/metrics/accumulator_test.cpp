@@ -163,5 +163,20 @@ TEST(MetricNames, MatchTheNamingContractPerTask) {
             (std::vector<std::string>{"acc2", "f1", "acc2_has0", "f1_has0", "acc5", "acc7", "mae", "corr", "mae_non0",
                                       "corr_non0"}));
 }
+// An abstain mask records kNoPrediction: its logits row is not read (NaN allowed there) and the
+// utterance is a miss of its true class.
+TEST(MetricAccumulator, AbstainedUtterancesAreWrongAndCounted) {
+  MetricAccumulator acc(data::Task::kClassification, 2);
+  torch::Tensor logits = torch::tensor({1.0f, 0.0f, 0.0f, 1.0f, NAN, NAN}).reshape({1, 3, 2});
+  const torch::Tensor label = torch::tensor({0, 1, 1}, torch::kLong).reshape({1, 3});
+  const torch::Tensor mask = torch::ones({1, 3}, torch::kBool);
+  const torch::Tensor abstain = torch::tensor({false, false, true}).reshape({1, 3});
+  acc.add(logits, label, {}, mask, abstain);
+  EXPECT_EQ(acc.abstentions(), 1);
+  EXPECT_EQ(acc.predictions(), (std::vector<double>{0, 1, -1}));
+  EXPECT_NEAR(acc.compute().get("accuracy"), 100.0 * 2.0 / 3.0, 1e-9);
+  EXPECT_THROW(acc.add(logits, label, {}, mask, torch::ones({1, 2}, torch::kBool)), Error);  // wrong shape
+}
+
 }  // namespace
 }  // namespace merc::metrics

@@ -218,8 +218,8 @@ TEST(ClassificationReport, BadInputsNameTheProblem) {
   };
   EXPECT_NE(message([] { confusion_matrix({0, 3}, {0, 1}, 3); }).find("y_true[1] = 3"),
             std::string::npos);
-  EXPECT_NE(message([] { confusion_matrix({0, 1}, {0, -1}, 3); }).find("y_pred[1] = -1"),
-            std::string::npos);
+  EXPECT_NE(message([] { confusion_matrix({0, 1}, {0, -2}, 3); }).find("y_pred[1] = -2"),
+            std::string::npos);  // -1 is kNoPrediction (an abstention), -2 is nothing
   EXPECT_NE(message([] { confusion_matrix({0, 1}, {0}, 3); }).find("2 samples"),
             std::string::npos);
   EXPECT_NE(message([] { confusion_matrix({}, {}, 3); }).find("no samples"), std::string::npos);
@@ -264,6 +264,25 @@ TEST(FormatConfusion, RowsAreTrueColumnsArePredicted) {
   const std::vector<double> w = {0.5, 1};
   const std::string weighted = format_confusion(confusion_matrix({0, 1}, {1, 1}, 2, &w), {"a", "b"});
   EXPECT_NE(weighted.find("0.50"), std::string::npos) << weighted;
+}
+
+// Abstentions (kNoPrediction, a generative model's unparseable output): misses of their true class,
+// nobody's prediction. Expected values from sklearn (tests/fixtures/make_abstain_metrics.py: labels=
+// range(3), abstentions mapped to label 3), and by hand: F1 per class 2/3, 1/2, 1/2. 1e-12: the
+// same sums in another order.
+TEST(ClassificationReport, AbstentionsAreMissesOfTheirTrueClassOnly) {
+  const std::vector<int64_t> y_true = {0, 0, 1, 1, 2, 2, 2, 0};
+  const std::vector<int64_t> y_pred = {0, kNoPrediction, 1, 0, 2, kNoPrediction, 1, 0};
+  const ClassificationReport r = classification_report(y_true, y_pred, 3);
+  EXPECT_NEAR(r.accuracy, 0.5, 1e-12);
+  EXPECT_NEAR(r.weighted_f1, 0.5625, 1e-12);
+  EXPECT_NEAR(r.macro_f1, 0.5555555555555555, 1e-12);
+  EXPECT_NEAR(r.ua(), 0.49999999999999994, 1e-12);
+  EXPECT_DOUBLE_EQ(r.classes[0].support, 3.0);  // the abstention at index 1 still counts as class 0
+  EXPECT_DOUBLE_EQ(r.confusion.predicted_count(0), 3.0);
+  EXPECT_DOUBLE_EQ(r.confusion.total(), 8.0);
+  EXPECT_EQ(r.averaged_labels, (std::vector<int64_t>{0, 1, 2}));
+  EXPECT_THROW(classification_report(y_true, std::vector<int64_t>(8, -2), 3), Error);
 }
 
 }  // namespace
