@@ -11,6 +11,7 @@
 #include "merc/app/import_cmd.h"
 #include "merc/app/report_cmd.h"
 #include "merc/app/run_figures.h"
+#include "merc/app/t5_init_cmd.h"
 #include "merc/app/train_cmd.h"
 #include "merc/app/tsne_cmd.h"
 #include "merc/core/allocator.h"
@@ -209,6 +210,22 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
                                                "(results.json)")->required();
   figures->add_option("--out", figures_args.out, "output directory (default: DIR/figures)");
 
+  // T5 folders for hrg_ssa's generative variant (app/t5_init_cmd.h, docs/t5.md).
+  CLI::App* t5 = app.add_subcommand("t5", "T5 folders (Hugging Face layout) for hrg_ssa's generative variant");
+  t5->require_subcommand(1);
+  T5InitArgs t5_init_args;
+  CLI::App* t5_init = t5->add_subcommand(
+      "init", "make a T5 folder to train FROM SCRATCH on an experiment's data: SentencePiece vocabulary from its "
+              "training transcripts, config.json of a size preset, initialised model.safetensors");
+  add_config_options(t5_init, &t5_init_args.config);
+  t5_init->add_option("--out", t5_init_args.out, "the folder to write (model.t5_dir)")->required();
+  t5_init->add_option("--size", t5_init_args.size, "tiny (d_model 64, 2+2 layers) | small (256, 4+4) | base (t5-base)")
+      ->check(CLI::IsMember({"tiny", "small", "base"}));
+  t5_init->add_option("--vocab", t5_init_args.vocab, "SentencePiece pieces wanted (capped by what the text supports)")
+      ->check(CLI::Range(int64_t{8}, int64_t{1000000}));
+  t5_init->add_option("--seed", t5_init_args.seed, "seed of the weights");
+  t5_init->add_flag("--force", t5_init_args.force, "write into a non-empty folder");
+
   // Paired and seed-level model comparison (issue 18 §5; app/compare_cmd.h).
   CompareArgs compare_args;
   CLI::App* compare = app.add_subcommand(
@@ -282,6 +299,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     if (tsne->parsed()) return run_analyze_tsne(tsne_args, out);
     if (compare->parsed()) return run_compare(compare_args, out);
     if (report->parsed()) return run_report(report_args, out);
+    if (t5_init->parsed()) return run_t5_init(t5_init_args, out);
   } catch (const merc::Error& e) {
     err << "merc: error: " << e.what() << "\n";
     return 1;
