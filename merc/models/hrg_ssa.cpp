@@ -12,9 +12,9 @@ void HrgSsaConfig::visit(FieldVisitor& v) {
   ModelConfig::visit(v);
   v.field("text_encoder", text_encoder,
           "features = the dataset's text features, one token per utterance (classification variant); t5 = the "
-          "generative variant (not built yet)");
+          "generative variant (with head: generate)");
   v.field("head", head, "classify = a linear head on the current node's [text; audio; video]; generate = the "
-                        "generative variant (not built yet)");
+                        "generative variant (T5 writes a label sentence; with text_encoder: t5)");
   v.field("window", window, "previous utterances in each window (-window_size; MELD 2, IEMOCAP 8)");
   v.field("gat_layers", gat_layers, "GAT layers per modality (--gat; MELD 3, IEMOCAP 1; 0 = no GAT)");
   v.field("d_model", d_model, "node width (T5-base 768)");
@@ -40,14 +40,17 @@ void HrgSsaConfig::visit(FieldVisitor& v) {
           "generative variant, evaluation: the label sentences of previous turns in the input are the model's own "
           "predictions (predicted), the gold labels (gold: the release's evaluation, test labels leak into the input; "
           "every output says so), or left out (none, also in training)");
-  v.field("max_generate_length", max_generate_length, "generative variant: generated tokens per utterance (release 200)");
-  v.field("emotion_words", emotion_words, "generative variant: the word of each class in label sentences; empty = the class names");
+  v.field("max_generate_length", max_generate_length,
+          "generative variant: generated tokens per utterance (release 200)");
+  v.field("emotion_words", emotion_words,
+          "generative variant: the word of each class in label sentences; empty = the class names");
   v.field("sentiment_map", sentiment_map,
           "generative variant: sentiment per class (0 negative, 1 neutral, 2 positive, -1 undetermined); empty = "
           "undetermined");
   v.field("speaker_template", speaker_template,
           "generative variant: named (\"the speaker Joey's\", MELD) or gender (\"the male speaker's\", IEMOCAP)");
-  v.field("emotion_first", emotion_first, "generative variant: the emotion clause first (the release's -emotion_first)");
+  v.field("emotion_first", emotion_first,
+          "generative variant: the emotion clause first (the release's -emotion_first)");
   v.field("history_label_cut", history_label_cut,
           "generative variant: label-sentence tokens dropped from history items (release resp[11:])");
   v.field("max_history_tokens", max_history_tokens, "generative variant: history input tokens kept (the most recent)");
@@ -69,6 +72,49 @@ constexpr int kA = static_cast<int>(data::Modality::kAudio);
 constexpr int kV = static_cast<int>(data::Modality::kVisual);
 }  // namespace hrg_ssa_detail
 
+void check_hrg_ssa_common(const HrgSsaConfig& c) {
+  MERC_CHECK(c.window >= 0 && c.gat_layers >= 0, "hrg_ssa: window and gat_layers must be >= 0, got {}, {}", c.window,
+             c.gat_layers);
+  MERC_CHECK(c.con_w >= 0, "hrg_ssa: con_w must be >= 0, got {}", c.con_w);
+  MERC_CHECK(c.dropout >= 0 && c.dropout < 1, "hrg_ssa: dropout must be in [0, 1), got {}", c.dropout);
+  MERC_CHECK(c.temperature > 0 && c.detector_dim > 0 && c.node_layers >= 1,
+             "hrg_ssa: temperature, detector_dim and node_layers must be positive, got {}, {}, {}", c.temperature,
+             c.detector_dim, c.node_layers);
+}
+
+HrgNodeEncoderOptions hrg_node_encoder_options(const HrgSsaConfig& c, const ModelDims& dims,
+                                               const std::array<bool, data::kNumModalities>& use, const HrgWidths& w) {
+  using namespace hrg_ssa_detail;
+  HrgNodeEncoderOptions n;
+  n.d_model = w.d_model;
+  n.d_kv = w.d_kv;
+  n.num_heads = w.num_heads;
+  n.d_ff = w.d_ff;
+  n.num_layers = c.node_layers;
+  n.dropout = w.dropout;
+  n.use = use;
+  n.audio_dim = use[kA] ? dims.input_dims[kA] : 0;
+  n.video_dim = use[kV] ? dims.input_dims[kV] : 0;
+  return n;
+}
+
+HrgGraphOptions hrg_graph_options(const HrgSsaConfig& c, const std::array<bool, data::kNumModalities>& use,
+                                  const HrgWidths& w) {
+  HrgGraphOptions g;
+  g.use = use;
+  g.gat.d_model = w.d_model;
+  g.gat.num_heads = w.num_heads;
+  g.gat.dropout = c.dropout;
+  g.gat.release_overwrite = c.gat_release_overwrite;
+  g.gat.num_layers = c.gat_layers;
+  g.detector.in_features = w.d_model;
+  g.detector.out_features = c.detector_dim;
+  g.implicit_connections = c.implicit_connections;
+  g.emotion_gat_unused = c.emotion_gat_unused;
+  g.temperature = c.temperature;
+  return g;
+}
+
 HrgSsaModel::HrgSsaModel(const HrgSsaConfig& c, const ModelDims& dims) : Model("hrg_ssa"), config_(c), dims_(dims) {
   using namespace hrg_ssa_detail;
   check_dims(dims, "hrg_ssa");
@@ -77,30 +123,16 @@ HrgSsaModel::HrgSsaModel(const HrgSsaConfig& c, const ModelDims& dims) : Model("
   MERC_CHECK(c.head == "classify" || c.head == "generate", "hrg_ssa: head must be classify or generate, got '{}'",
              c.head);
   MERC_CHECK(c.text_encoder == "features" && c.head == "classify",
-             "hrg_ssa: text_encoder '{}' with head '{}' needs the generative variant, which is not built yet; use "
-             "text_encoder: features and head: classify",
+             "hrg_ssa: text_encoder '{}' with head '{}': the classification variant is text_encoder: features with "
+             "head: classify, the generative variant text_encoder: t5 with head: generate",
              c.text_encoder, c.head);
-  MERC_CHECK(c.window >= 0 && c.gat_layers >= 0, "hrg_ssa: window and gat_layers must be >= 0, got {}, {}", c.window,
-             c.gat_layers);
   MERC_CHECK(c.d_model > 0 && c.num_heads > 0 && c.d_model % c.num_heads == 0,
              "hrg_ssa: d_model {} must be a positive multiple of num_heads {}", c.d_model, c.num_heads);
-  MERC_CHECK(c.con_w >= 0, "hrg_ssa: con_w must be >= 0, got {}", c.con_w);
-  MERC_CHECK(c.dropout >= 0 && c.dropout < 1, "hrg_ssa: dropout must be in [0, 1), got {}", c.dropout);
-  MERC_CHECK(c.temperature > 0 && c.detector_dim > 0 && c.node_layers >= 1 && c.d_kv > 0 && c.d_ff > 0,
-             "hrg_ssa: temperature, detector_dim, node_layers, d_kv and d_ff must be positive, got {}, {}, {}, {}, {}",
-             c.temperature, c.detector_dim, c.node_layers, c.d_kv, c.d_ff);
+  MERC_CHECK(c.d_kv > 0 && c.d_ff > 0, "hrg_ssa: d_kv and d_ff must be positive, got {}, {}", c.d_kv, c.d_ff);
+  check_hrg_ssa_common(c);
   const int64_t d = c.d_model;
 
-  HrgNodeEncoderOptions n;
-  n.d_model = d;
-  n.d_kv = c.d_kv;
-  n.num_heads = c.num_heads;
-  n.d_ff = c.d_ff;
-  n.num_layers = c.node_layers;
-  n.dropout = c.dropout;
-  n.use = dims.use;
-  n.audio_dim = dims.use[kA] ? dims.input_dims[kA] : 0;
-  n.video_dim = dims.use[kV] ? dims.input_dims[kV] : 0;
+  const HrgWidths widths{c.d_model, c.d_kv, c.num_heads, c.d_ff, c.dropout};
   if (dims.use[kT]) {
     const int64_t in = dims.input_dims[kT];
     text_mapping_ = register_module("text_mapping", torch::nn::Linear(in, d));
@@ -108,21 +140,9 @@ HrgSsaModel::HrgSsaModel(const HrgSsaConfig& c, const ModelDims& dims) : Model("
     text_mapping_->weight.normal_(0.0, std::pow(static_cast<double>(in * d), -0.5));
     text_mapping_->bias.zero_();
   }
-  node_encoders_ = register_module("node_encoders", HrgNodeEncoders(n));
-
-  HrgGraphOptions g;
-  g.use = dims.use;
-  g.gat.d_model = d;
-  g.gat.num_heads = c.num_heads;
-  g.gat.dropout = c.dropout;
-  g.gat.release_overwrite = c.gat_release_overwrite;
-  g.gat.num_layers = c.gat_layers;
-  g.detector.in_features = d;
-  g.detector.out_features = c.detector_dim;
-  g.implicit_connections = c.implicit_connections;
-  g.emotion_gat_unused = c.emotion_gat_unused;
-  g.temperature = c.temperature;
-  graphs_ = register_module("graphs", HrgSsaGraphs(g));
+  node_encoders_ =
+      register_module("node_encoders", HrgNodeEncoders(hrg_node_encoder_options(c, dims, dims.use, widths)));
+  graphs_ = register_module("graphs", HrgSsaGraphs(hrg_graph_options(c, dims.use, widths)));
 
   // Emotion-forecast nodes: label slots 0..C-1 and `undetermined` (slot C; slot 0 on regression data).
   const bool regression = dims.task == data::Task::kRegression;
@@ -170,7 +190,9 @@ ModelOutput HrgSsaModel::forward(const data::DialogueBatch& input, const Forward
   const data::DialogueBatch batch = checked_batch(input, dims_, "hrg_ssa");
   const int64_t B = batch.utterance_mask.size(0), T = batch.utterance_mask.size(1);
   const Windows w = build_windows(batch);
-  auto nodes_of = [&](int m) { return nn::to_nodes(masked_modality(batch, static_cast<data::Modality>(m)), w.positions); };
+  auto nodes_of = [&](int m) {
+    return nn::to_nodes(masked_modality(batch, static_cast<data::Modality>(m)), w.positions);
+  };
 
   // Node encoders, once per utterance; windows gather their nodes afterwards.
   HrgNodeInput ni;

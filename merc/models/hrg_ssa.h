@@ -21,7 +21,8 @@
 // aux_losses: "con_u" = con_w * con_u and "con_c" = con_w * con_c (training forward only).
 // Quirk switches (docs/models/hrg_ssa.md): gat_release_overwrite, emotion_gat_unused,
 // implicit_connections (false = --no_use_relation). The generative variant (text_encoder: t5,
-// head: generate) is not built yet: asking for it is a clear error.
+// head: generate) is HrgSsaGenerativeModel (hrg_ssa_generative.h); the registry builds the one the
+// config names (build_hrg_ssa).
 
 #include <string>
 
@@ -37,8 +38,8 @@
 namespace merc::models {
 
 struct HrgSsaConfig : ModelConfig {
-  std::string text_encoder = "features";  // features | t5 (generative variant, not yet built)
-  std::string head = "classify";          // classify | generate (generative variant, not yet built)
+  std::string text_encoder = "features";  // features | t5 (generative variant, hrg_ssa_generative.h)
+  std::string head = "classify";          // classify | generate (generative variant)
   int64_t window = 2;                     // W previous utterances (MELD command; IEMOCAP 8)
   int64_t gat_layers = 3;                 // --gat (MELD 3; IEMOCAP 1)
   int64_t d_model = 128;                  // release: 768 (T5-base)
@@ -70,6 +71,21 @@ struct HrgSsaConfig : ModelConfig {
   double full_lr_scale = 0.6;          // lr of the all-parameters phase / first phase (3e-5 / 5e-5)
   void visit(FieldVisitor& v) override;
 };
+
+// Widths of the node encoders and GATs: the config's own (classification variant) or the T5's
+// (generative variant, whose nodes live in T5's d_model).
+struct HrgWidths {
+  int64_t d_model = 0, d_kv = 0, num_heads = 0, d_ff = 0;
+  double dropout = 0.0;  // node-encoder (T5 stack) dropout
+};
+// Checks the keys both variants read (window, gat_layers, con_w, dropout, temperature,
+// detector_dim, node_layers); merc::Error naming the key and value.
+void check_hrg_ssa_common(const HrgSsaConfig& c);
+// Options of the node encoders / graph stage for the modalities `use` (index = data::Modality).
+HrgNodeEncoderOptions hrg_node_encoder_options(const HrgSsaConfig& c, const ModelDims& dims,
+                                               const std::array<bool, data::kNumModalities>& use, const HrgWidths& w);
+HrgGraphOptions hrg_graph_options(const HrgSsaConfig& c, const std::array<bool, data::kNumModalities>& use,
+                                  const HrgWidths& w);
 
 class HrgSsaModel : public Model {
  public:

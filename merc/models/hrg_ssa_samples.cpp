@@ -21,9 +21,10 @@ UtteranceTokens encode_utterance(const TurnText& turn, const SampleOptions& opti
   MERC_CHECK(options.history_label_cut >= 0, "model.history_label_cut must be >= 0, got {}", options.history_label_cut);
   UtteranceTokens u;
   u.item_current = encode(utterance_item(turn.speaker, turn.transcript));
-  MERC_CHECK(!u.item_current.empty(), "hrg_ssa: the tokenizer returned no ids for an utterance (expected EOS at least)");
-  u.label_sentence = encode(target_sentence(turn.speaker, turn.emotion, turn.sentiment, options.emotion_first,
-                                            options.speaker_template));
+  MERC_CHECK(!u.item_current.empty(),
+             "hrg_ssa: the tokenizer returned no ids for an utterance (expected EOS at least)");
+  u.label_sentence = encode(
+      target_sentence(turn.speaker, turn.emotion, turn.sentiment, options.emotion_first, options.speaker_template));
   u.item_previous = samples_detail::join_cut(u.item_current, u.label_sentence, options.history_label_cut);
   u.forecast_current = encode(emotion_forecast(turn.speaker, kUndetermined, kUndetermined));
   u.forecast_previous = encode(emotion_forecast(turn.speaker, turn.emotion, turn.sentiment));
@@ -44,7 +45,8 @@ TokenIds history_input(const std::vector<UtteranceTokens>& dialogue, int64_t t, 
              options.max_history_tokens);
   TokenIds ids;
   for (int64_t j : window_nodes(t, options.window)) {
-    const TokenIds& item = j < t ? dialogue[static_cast<size_t>(j)].item_previous : dialogue[static_cast<size_t>(j)].item_current;
+    const TokenIds& item =
+        j < t ? dialogue[static_cast<size_t>(j)].item_previous : dialogue[static_cast<size_t>(j)].item_current;
     ids.insert(ids.end(), item.begin(), item.end());
   }
   if (static_cast<int64_t>(ids.size()) > options.max_history_tokens)

@@ -20,16 +20,22 @@ namespace text_detail {
 
 std::string as_word(const std::string& name) {
   std::string w = name;
-  for (char& c : w) c = std::isspace(static_cast<unsigned char>(c)) ? '_' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : w)
+    c = std::isspace(static_cast<unsigned char>(c)) ? '_'
+                                                    : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return w;
 }
 
 const char* sentiment_word(int64_t code) {
   switch (code) {
-    case 0: return "negative";
-    case 1: return "neutral";
-    case 2: return "positive";
-    default: return kUndetermined;
+    case 0:
+      return "negative";
+    case 1:
+      return "neutral";
+    case 2:
+      return "positive";
+    default:
+      return kUndetermined;
   }
 }
 
@@ -74,7 +80,9 @@ std::string target_sentence(const std::string& speaker_name, const std::string& 
                             bool emotion_first, SpeakerTemplate speaker_template) {
   std::string who;
   if (speaker_template == SpeakerTemplate::kGender) {
-    const std::string gender = speaker_name == "M" ? "male" : speaker_name == "F" ? "female" : speaker_word(speaker_name);
+    const std::string gender = speaker_name == "M"   ? "male"
+                               : speaker_name == "F" ? "female"
+                                                     : speaker_word(speaker_name);
     who = "the " + gender + " speaker's";
   } else {
     who = "the speaker " + speaker_word(speaker_name) + "'s";

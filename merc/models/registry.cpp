@@ -8,6 +8,7 @@
 #include "merc/models/gcnet.h"
 #include "merc/models/graphsmile.h"
 #include "merc/models/hrg_ssa.h"
+#include "merc/models/hrg_ssa_generative.h"
 #include "merc/models/m3net.h"
 #include "merc/models/mlp.h"
 #include "merc/models/mmgcn.h"
@@ -126,7 +127,8 @@ const std::vector<ModelEntry>& model_registry() {
                 c.window_dir = 1;
                 c.use_speaker = "bh";
               }),
-          model_row<HrgSsaModel, HrgSsaConfig>(
+          [] {
+            ModelEntry e = model_row<HrgSsaModel, HrgSsaConfig>(
               "hrg_ssa",
               "HRG-SSA, classification variant: hybrid relational window graphs + implicit connections + GATs over "
               "modality node encoders, with sentiment-laden semantic alignment (InfoNCE) losses (jicoder-nwpu/HRG-SSA)",
@@ -140,7 +142,13 @@ const std::vector<ModelEntry>& model_registry() {
                 c.node_layers = 1;
                 c.detector_dim = 3;
                 c.con_w = 0.1;  // large enough that the SSA losses' gradients are visible at tiny size
-              }),
+              });
+            // head: generate builds the generative variant (models/hrg_ssa_generative.h).
+            e.build = [](const ModelConfig& config, const ModelDims& dims) {
+              return build_hrg_ssa(config_as<HrgSsaConfig>(config, "hrg_ssa"), dims);
+            };
+            return e;
+          }(),
           model_row<CompModel, CompConfig>(
               "comp",
               "ComP: cross-modal prompting + gradient modulator for incomplete modalities (He et al., AAAI 2026)",

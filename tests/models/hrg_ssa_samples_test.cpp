@@ -1,9 +1,9 @@
 #include "merc/models/hrg_ssa_samples.h"
 
+#include <gtest/gtest.h>
+
 #include <map>
 #include <sstream>
-
-#include <gtest/gtest.h>
 
 #include "merc/core/error.h"
 

@@ -34,12 +34,12 @@ TEST(HrgSsaText, LabelWordsComeFromClassNamesAndTheSentimentMap) {
 }
 
 TEST(HrgSsaText, BadLabelWordConfigsAreNamedErrors) {
-  EXPECT_THROW(make_label_words({"a", "b"}, {"x"}, {}), Error);           // wrong count
-  EXPECT_THROW(make_label_words({"a", "b"}, {"x", "x"}, {}), Error);      // duplicate
-  EXPECT_THROW(make_label_words({"a", "b"}, {"x y", "z"}, {}), Error);    // two words
-  EXPECT_THROW(make_label_words({"a", "b"}, {}, {0, 3}), Error);          // outside [-1, 2]
-  EXPECT_THROW(make_label_words({"a", "b"}, {}, {0}), Error);             // wrong count
-  EXPECT_THROW(make_label_words({"a"}, {}, {}), Error);                   // one class
+  EXPECT_THROW(make_label_words({"a", "b"}, {"x"}, {}), Error);         // wrong count
+  EXPECT_THROW(make_label_words({"a", "b"}, {"x", "x"}, {}), Error);    // duplicate
+  EXPECT_THROW(make_label_words({"a", "b"}, {"x y", "z"}, {}), Error);  // two words
+  EXPECT_THROW(make_label_words({"a", "b"}, {}, {0, 3}), Error);        // outside [-1, 2]
+  EXPECT_THROW(make_label_words({"a", "b"}, {}, {0}), Error);           // wrong count
+  EXPECT_THROW(make_label_words({"a"}, {}, {}), Error);                 // one class
   EXPECT_THROW(parse_speaker_template("both"), Error);
   EXPECT_EQ(parse_speaker_template("gender"), SpeakerTemplate::kGender);
 }
@@ -49,10 +49,10 @@ TEST(HrgSsaText, ParseReadsTheWordAfterTheEmotionMarker) {
   const std::string sentence = target_sentence("Joey", "anger", "negative", true, SpeakerTemplate::kNamed);
   EXPECT_EQ(parse_emotion(sentence, w), 2);
   EXPECT_EQ(parse_emotion(target_sentence("Joey", "joy", "positive", false, SpeakerTemplate::kNamed), w), 1);
-  EXPECT_EQ(parse_emotion("the emotion is <bos_emotion>joy<eos_emotion>", w), 1);  // glued markers
-  EXPECT_EQ(parse_emotion("the emotion is joy", w), std::nullopt);                  // no marker
+  EXPECT_EQ(parse_emotion("the emotion is <bos_emotion>joy<eos_emotion>", w), 1);      // glued markers
+  EXPECT_EQ(parse_emotion("the emotion is joy", w), std::nullopt);                     // no marker
   EXPECT_EQ(parse_emotion("<bos_emotion> happiness <eos_emotion>", w), std::nullopt);  // no class's word
-  EXPECT_EQ(parse_emotion("<bos_emotion>", w), std::nullopt);                        // nothing after it
+  EXPECT_EQ(parse_emotion("<bos_emotion>", w), std::nullopt);                          // nothing after it
 }
 
 TEST(HrgSsaText, SpecialTokensAreTheReleasesTenInOrder) {
