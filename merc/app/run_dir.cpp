@@ -53,6 +53,7 @@ LoadedRun load_run(const std::string& dir, int64_t threads, const std::string& d
   if (threads >= 0) r.config.train.threads = threads;
   if (!device.empty()) r.config.train.device = device;
   r.dims = h.dims;
+  r.dims.class_names = h.class_names;  // not part of the stored dims; models that write labels as words need them
   train::configure_torch(r.config.train);
   r.model = models::build_model(*r.config.model, r.dims);
   const train::WeightsInfo info = train::load_weights(weights, *r.model);

@@ -8,6 +8,8 @@
 #include <torch/torch.h>
 
 #include "merc/core/error.h"
+#include "merc/models/hrg_ssa.h"
+#include "merc/models/hrg_ssa_samples.h"
 #include "merc/nn/t5/checkpoint.h"
 #include "merc/nn/t5/init.h"
 #include "merc/nn/t5/model.h"
@@ -63,19 +65,42 @@ void check_out_dir(const fs::path& dir, bool force) {
 }
 
 void write_readme(const fs::path& dir, const T5InitArgs& args, const data::Dataset& dataset,
-                  const std::string& partition, size_t sentences, const nn::t5::T5Config& c) {
+                  const std::string& partition, size_t sentences, size_t label_sentences, const nn::t5::T5Config& c) {
   std::ofstream f(dir / "README.txt");
   f << "A T5 made by `merc t5 init` for training FROM SCRATCH. NOT a pretrained model.\n\n"
     << "experiment: " << (args.config.config_file.empty() ? "(defaults)" : args.config.config_file) << "\n"
     << "dataset: " << dataset.info.name << " (" << dataset.info.source_format << ")\n"
     << "vocabulary: SentencePiece unigram trained on the " << sentences << " transcripts of the '" << partition
-    << "' partition only\n"
+    << "' partition only"
+    << (label_sentences > 0
+            ? fmt::format(", with the {} label sentences and emotion forecasts of its labelled utterances (hrg_ssa)",
+                          label_sentences)
+            : std::string())
+    << "\n"
     << fmt::format("size: {} (d_model {}, {} + {} layers, {} heads, d_kv {}, d_ff {}), vocab_size {}\n", args.size,
                    c.d_model, c.num_layers, c.num_decoder_layers, c.num_heads, c.d_kv, c.d_ff, c.vocab_size)
     << "weights: Hugging Face's T5 initialisation, seed " << args.seed << "\n";
 }
 
 }  // namespace t5_init_detail
+
+std::vector<std::string> generative_label_sentences(const train::ExperimentConfig& config, const data::Dataset& dataset,
+                                                    const train::RunData& rd) {
+  const auto* hrg = dynamic_cast<const models::HrgSsaConfig*>(config.model.get());
+  if (hrg == nullptr || hrg->head != "generate" || rd.task != data::Task::kClassification) return {};
+  const models::hrg_ssa::LabelWords words =
+      models::hrg_ssa::make_label_words(dataset.info.class_names, hrg->emotion_words, hrg->sentiment_map);
+  models::hrg_ssa::SampleOptions options;
+  options.emotion_first = hrg->emotion_first;
+  options.speaker_template = models::hrg_ssa::parse_speaker_template(hrg->speaker_template);
+  std::vector<models::hrg_ssa::TurnText> turns;
+  for (const data::Dialogue* d : rd.train)
+    for (const data::Utterance& u : d->utterances)
+      if (u.label >= 0)
+        turns.push_back({u.speaker_name, "", words.emotion[static_cast<size_t>(u.label)],
+                         words.sentiment[static_cast<size_t>(u.label)]});
+  return models::hrg_ssa::label_corpus(turns, options);
+}
 
 int run_t5_init(const T5InitArgs& args, std::ostream& out) {
   using namespace t5_init_detail;
@@ -84,11 +109,14 @@ int run_t5_init(const T5InitArgs& args, std::ostream& out) {
   MERC_CHECK(args.vocab >= 8, "merc t5 init: --vocab must be at least 8, got {}", args.vocab);
   const data::Dataset dataset = load_experiment_dataset(config.data, "", "");
   const train::RunData rd = train::select_partitions(dataset, config, false);
-  const std::vector<std::string> sentences = dialogue_transcripts(rd.train);
+  std::vector<std::string> sentences = dialogue_transcripts(rd.train);
   MERC_CHECK(!sentences.empty(),
              "merc t5 init: dataset '{}' has no transcripts in its training partition (a T5 vocabulary is learnt "
              "from text)",
              dataset.info.name);
+  const size_t transcripts = sentences.size();
+  const std::vector<std::string> labels = generative_label_sentences(config, dataset, rd);
+  sentences.insert(sentences.end(), labels.begin(), labels.end());
   const fs::path dir(args.out);
   check_out_dir(dir, args.force);
 
@@ -103,7 +131,7 @@ int run_t5_init(const T5InitArgs& args, std::ostream& out) {
   nn::t5::T5Model model(nn::t5::T5ModelOptions{c, -1});
   nn::t5::init_t5_weights(*model);
   nn::t5::save_t5_pretrained(*model, dir.string());
-  write_readme(dir, args, dataset, "train", sentences.size(), c);
+  write_readme(dir, args, dataset, "train", transcripts, labels.size(), c);
 
   int64_t params = 0;
   for (const auto& p : model->parameters()) params += p.numel();
@@ -112,7 +140,7 @@ int run_t5_init(const T5InitArgs& args, std::ostream& out) {
                      dir.string(), tokenizer.piece_count(),
                      tokenizer.piece_count() < args.vocab ? fmt::format("; {} asked, the text supports fewer", args.vocab)
                                                           : "",
-                     sentences.size(), args.size, params, args.seed);
+                     transcripts, args.size, params, args.seed);
   return 0;
 }
 

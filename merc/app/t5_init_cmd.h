@@ -14,6 +14,7 @@
 #include "merc/app/train_cmd.h"
 #include "merc/data/dataset.h"
 #include "merc/nn/t5/config.h"
+#include "merc/train/run_data.h"
 
 namespace merc::app {
 
@@ -35,6 +36,12 @@ nn::t5::T5Config t5_size_preset(const std::string& size, int64_t vocab_size);
 
 // The non-empty transcripts of `dialogues`, utterance by utterance, in order.
 std::vector<std::string> dialogue_transcripts(const std::vector<const data::Dialogue*>& dialogues);
+
+// For an hrg_ssa generative experiment on a classification task: the label sentences and emotion
+// forecasts of the training partition's labelled utterances (hrg_ssa::label_corpus), which the
+// vocabulary must cover; empty for other experiments.
+std::vector<std::string> generative_label_sentences(const train::ExperimentConfig& config, const data::Dataset& dataset,
+                                                    const train::RunData& rd);
 
 int run_t5_init(const T5InitArgs& args, std::ostream& out);
 

@@ -4,6 +4,8 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <climits>
+#include <set>
 
 #include "merc/core/error.h"
 #include "merc/models/model_inputs.h"
@@ -105,7 +107,7 @@ HrgSsaGenerativeModel::HrgSsaGenerativeModel(const HrgSsaConfig& c, const ModelD
 
   tokenizer_ = std::make_unique<nn::t5::T5Tokenizer>(c.t5_dir);
   tokenizer_->add_special_tokens(hrg_ssa::special_tokens());
-  for (const std::string& w : words_.emotion) class_token_.push_back(tokenizer_->encode(w, false).at(0));
+  choose_class_tokens();
 
   const nn::t5::T5Config t5c = nn::t5::read_t5_config(c.t5_dir + "/config.json");
   const bool fuse = dims.use[kA] || dims.use[kV];  // the release: is_multi_decoder = audio or video mode
@@ -130,6 +132,30 @@ HrgSsaGenerativeModel::HrgSsaGenerativeModel(const HrgSsaConfig& c, const ModelD
   node_encoders_ = register_module("node_encoders", HrgNodeEncoders(hrg_node_encoder_options(c, dims, use, widths)));
   nn::t5::init_t5_weights(*node_encoders_);
   graphs_ = register_module("graphs", HrgSsaGraphs(hrg_graph_options(c, use, widths)));
+}
+
+void HrgSsaGenerativeModel::choose_class_tokens() {
+  // Class words may share their first pieces (a lone "▁" when the vocabulary splits them): the
+  // training-time class scores read the LM where the words first differ, after the common prefix,
+  // which teacher forcing feeds identically for every class.
+  std::vector<hrg_ssa::TokenIds> words;
+  size_t shortest = SIZE_MAX;
+  for (const std::string& w : words_.emotion) {
+    words.push_back(tokenizer_->encode(w, false));
+    MERC_CHECK(!words.back().empty(), "hrg_ssa: the class word '{}' has no tokens", w);
+    shortest = std::min(shortest, words.back().size());
+  }
+  size_t common = 0;
+  while (common + 1 < shortest &&
+         std::all_of(words.begin(), words.end(), [&](const auto& t) { return t[common] == words[0][common]; }))
+    ++common;
+  class_offset_ = static_cast<int64_t>(common);
+  class_token_.clear();
+  for (const auto& t : words) class_token_.push_back(t[common]);
+  if (std::set<int64_t>(class_token_.begin(), class_token_.end()).size() < class_token_.size())
+    spdlog::warn("hrg_ssa: two class words share their token at position {}: the training-time class scores cannot "
+                 "tell them apart (the generated sentences still can)",
+                 common);
 }
 
 bool HrgSsaGenerativeModel::trained_while_frozen(const std::string& name) {
@@ -291,6 +317,7 @@ std::vector<hrg_ssa::TokenIds> HrgSsaGenerativeModel::generate_rows(const std::v
       abstain[b][t] = true;
     }
     last_generated_[static_cast<size_t>(node)] = text;
+    if (r == 0) spdlog::debug("hrg_ssa: generated (turn {}): {}", t, text);
   }
   return generated;
 }
@@ -317,7 +344,8 @@ ModelOutput HrgSsaGenerativeModel::forward_train(const Prepared& p) {
     labelled += known;
     labels.push_back(known ? t.label_sentence : hrg_ssa::TokenIds{kIgnore});
     const auto at = std::find(t.label_sentence.begin(), t.label_sentence.end(), bos_emotion);
-    emotion_position.push_back(known && at != t.label_sentence.end() ? (at - t.label_sentence.begin()) + 1 : 0);
+    emotion_position.push_back(known && at != t.label_sentence.end() ? (at - t.label_sentence.begin()) + 1 + class_offset_
+                                                                      : 0);
   }
   const HrgNodeFeatures fc = encode_items(current, all, p);
   const HrgNodeFeatures fp = config_.label_history == "none" ? fc : encode_items(previous, all, p);

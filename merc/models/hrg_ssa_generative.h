@@ -99,7 +99,9 @@ class HrgSsaGenerativeModel : public Model {
   ModelDims dims_;
   hrg_ssa::SampleOptions sample_options_;
   hrg_ssa::LabelWords words_;
-  std::vector<int64_t> class_token_;  // first token of each class word
+  void choose_class_tokens();
+  std::vector<int64_t> class_token_;  // each class word's token after the words' common prefix
+  int64_t class_offset_ = 0;          // that common prefix's length
   std::unique_ptr<nn::t5::T5Tokenizer> tokenizer_;
   nn::t5::T5LoadReport load_report_;
   nn::t5::T5Model t5_{nullptr};

@@ -54,6 +54,16 @@ TokenIds history_input(const std::vector<UtteranceTokens>& dialogue, int64_t t, 
   return ids;
 }
 
+std::vector<std::string> label_corpus(const std::vector<TurnText>& turns, const SampleOptions& options) {
+  std::vector<std::string> out;
+  for (const TurnText& t : turns) {
+    out.push_back(target_sentence(t.speaker, t.emotion, t.sentiment, options.emotion_first, options.speaker_template));
+    out.push_back(emotion_forecast(t.speaker, t.emotion, t.sentiment));
+    out.push_back(emotion_forecast(t.speaker, kUndetermined, kUndetermined));
+  }
+  return out;
+}
+
 TokenIds item_with_generated_sentence(const TokenIds& item_current, const TokenIds& generated, int64_t cut,
                                       int64_t eos_id) {
   TokenIds sentence = generated;

@@ -62,6 +62,12 @@ std::vector<int64_t> window_nodes(int64_t t, int64_t window);
 // The history input of target t (see above) from the dialogue's utterance tokens.
 TokenIds history_input(const std::vector<UtteranceTokens>& dialogue, int64_t t, const SampleOptions& options);
 
+// The strings the model writes and reads about `turns` besides their transcripts: each labelled
+// turn's target sentence and emotion forecast, and the "undetermined" forecast. A vocabulary trained
+// from scratch (merc t5 init) learns from them with the training transcripts, so that the sentence
+// template and the class words have pieces (e.g. CMU-MOSI's transcripts are upper case only).
+std::vector<std::string> label_corpus(const std::vector<TurnText>& turns, const SampleOptions& options);
+
 // The item of a previous turn whose label sentence was generated: encode(item)[:-1] +
 // generated[cut:] (generated = the decoded ids without the decoder start token, ending with EOS or
 // cut at max length: EOS is appended when missing, as the release does).

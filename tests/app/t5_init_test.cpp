@@ -102,5 +102,23 @@ TEST(T5Init, BadRequestsAreNamedErrors) {
   fs::remove_all(a);
 }
 
+// CMU-MOSI's transcripts are upper case: a vocabulary from them alone maps HRG-SSA's lower-case
+// sentence template and class words to <unk>. For an hrg_ssa generative experiment the training
+// utterances' label sentences join the corpus, so the sentences the model writes have pieces.
+TEST(T5Init, AnHrgSsaExperimentsVocabularyCoversItsLabelSentences) {
+  const fs::path a = fresh_dir("f");
+  T5InitArgs args = tiny_args(a);
+  args.config.overrides = {"data.task=classification", "model.name=hrg_ssa", "model.text_encoder=t5",
+                           "model.head=generate"};
+  std::ostringstream log;
+  ASSERT_EQ(run_t5_init(args, log), 0);
+  const nn::t5::T5Tokenizer tok(a);
+  for (const char* text : {"In the last round of the above dialogue, the speaker speaker's emotion is", "negative",
+                           "positive", "undetermined"})
+    for (int64_t id : tok.encode(text, false)) EXPECT_NE(id, tok.unk_id()) << text;
+  EXPECT_NE(bytes(a / "README.txt").find("label sentences"), std::string::npos);
+  fs::remove_all(a);
+}
+
 }  // namespace
 }  // namespace merc::app

@@ -76,5 +76,14 @@ TEST(HrgSsaSamples, GeneratedSentencesReplaceTheGoldOneInLaterItems) {
   EXPECT_EQ(item_with_generated_sentence(item, {9}, 2, 1), (TokenIds{5, 6}));
 }
 
+TEST(HrgSsaSamples, LabelCorpusHoldsTheSentencesTheModelWrites) {
+  SampleOptions o;
+  const std::vector<std::string> c = label_corpus({{"Joey", "hi", "joy", "positive"}}, o);
+  ASSERT_EQ(c.size(), 3u);
+  EXPECT_EQ(c[0], target_sentence("Joey", "joy", "positive", true, SpeakerTemplate::kNamed));
+  EXPECT_EQ(c[1], "Joey: joy & positive");
+  EXPECT_EQ(c[2], "Joey: undetermined & undetermined");
+}
+
 }  // namespace
 }  // namespace merc::models::hrg_ssa
