@@ -10,6 +10,7 @@
 #include "merc/models/registry.h"
 #include "merc/nn/t5/checkpoint.h"
 #include "merc/nn/t5/config.h"
+#include "merc/train/experiment_config.h"
 #include "model_test_util.h"
 
 namespace merc::models {
@@ -215,6 +216,45 @@ TEST(HrgSsaGenerative, RegistryBuildsItAndBadConfigsAreNamedErrors) {
   EXPECT_THROW(HrgSsaGenerativeModel(c, model_dims(ds.info, {}, data::Task::kRegression)), Error);
   c.text_encoder = "features";  // features + generate is not a variant
   EXPECT_THROW(build_model(c, dims), Error);
+}
+
+// Every hrg_ssa experiment file resolves through the config layers and builds its model; the
+// generative ones (the published IEMOCAP/MELD commands need google-t5/t5-base, which is not here) get
+// the tiny test T5 folder as model.t5_dir, at IEMOCAP/MELD/MOSI shapes.
+TEST(HrgSsaGenerative, ExperimentFilesResolveAndBuild) {
+  const fs::path dir = fs::path(MERC_SOURCE_DIR) / "configs" / "experiments";
+  int generative = 0;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("hrg_ssa", 0) != 0) continue;
+    SCOPED_TRACE(name);
+    train::ConfigLayers layers;
+    layers.config_dir = (fs::path(MERC_SOURCE_DIR) / "configs").string();
+    layers.experiment_file = e.path().string();
+    layers.overrides = {"model.t5_dir=" + tiny_t5_dir().string()};
+    train::ExperimentConfig cfg;
+    ASSERT_NO_THROW(cfg = train::resolve_config(layers));
+    const auto& hrg = dynamic_cast<const HrgSsaConfig&>(*cfg.model);
+    data::DatasetInfo info;
+    info.name = "shape";
+    const bool iemocap = name.find("iemocap") != std::string::npos, mosi = name.find("mosi") != std::string::npos;
+    const bool meld_text = name.find("meld") != std::string::npos && name.find("text") != std::string::npos;
+    info.modality_dims = {100, meld_text ? 0 : (iemocap ? 1582 : 300), meld_text ? 0 : 342};
+    info.num_speakers = iemocap || mosi ? 2 : 9;
+    info.class_names.assign(mosi ? 2 : (iemocap ? 6 : 7), "c");
+    for (size_t k = 0; k < info.class_names.size(); ++k) info.class_names[k] += std::to_string(k);
+    const data::Task task = mosi && hrg.head != "generate" ? data::Task::kRegression : data::Task::kClassification;
+    std::shared_ptr<Model> m;
+    ASSERT_NO_THROW(m = build_model(*cfg.model, model_dims(info, cfg.model->modalities, task)));
+    if (hrg.head == "generate") {
+      ++generative;
+      EXPECT_NE(std::dynamic_pointer_cast<HrgSsaGenerativeModel>(m), nullptr);
+      EXPECT_EQ(cfg.train.scheduler, "linear");
+      EXPECT_DOUBLE_EQ(cfg.train.warmup_ratio, 0.2);
+      EXPECT_DOUBLE_EQ(cfg.train.clip_norm, 1.0);
+    }
+  }
+  EXPECT_EQ(generative, 4);  // hrg_ssa_iemocap, hrg_ssa_meld, hrg_ssa_gen_mosi, hrg_ssa_gen_meld
 }
 
 }  // namespace
