@@ -42,14 +42,21 @@ AttentionOutput AttentionImpl::forward(const torch::Tensor& x, const torch::Tens
   MERC_CHECK(x.dim() == 3 && x.size(2) == options.d_model, "t5 Attention: x must be (N, L, {}), got {}",
              options.d_model, x.sizes());
   const bool cross = key_value_states.defined();
-  MERC_CHECK(!(cross && past), "t5 Attention: a key/value cache is for self-attention only");
   const torch::Tensor source = cross ? key_value_states : x;
   const torch::Tensor query = split_heads(q(x));
-  torch::Tensor key = split_heads(k(source)), value = split_heads(v(source));
-  const int64_t past_length = past ? past->key.size(2) : 0;
-  if (past) {
-    key = torch::cat({past->key, key}, 2);
-    value = torch::cat({past->value, value}, 2);
+  torch::Tensor key, value;
+  int64_t past_length = 0;
+  if (cross && past && past->key.defined()) {
+    key = past->key;  // the memory's projections: the same at every step
+    value = past->value;
+  } else {
+    key = split_heads(k(source));
+    value = split_heads(v(source));
+    if (!cross && past) {
+      past_length = past->key.size(2);
+      key = torch::cat({past->key, key}, 2);
+      value = torch::cat({past->value, value}, 2);
+    }
   }
   const int64_t lq = x.size(1), lk = key.size(2);
   torch::Tensor scores = torch::matmul(query, key.transpose(2, 3));  // (N, H, Lq, Lk), unscaled
@@ -65,7 +72,7 @@ AttentionOutput AttentionImpl::forward(const torch::Tensor& x, const torch::Tens
   const auto acc = scores.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat;
   const torch::Tensor weights = dropout(torch::softmax(scores.to(acc), -1).to(scores.dtype()));
   const torch::Tensor context = torch::matmul(weights, value).transpose(1, 2).reshape({x.size(0), lq, -1});
-  return {o(context), bias, KeyValueCache{key, value}};
+  return {o(context), bias, KeyValueCache{key, value, {}, {}, {}, {}}};
 }
 
 }  // namespace merc::nn::t5

@@ -34,9 +34,14 @@ struct AttentionOptions {
   int64_t max_distance = 128;
 };
 
-// Keys and values of earlier positions, (N, heads, L_past, d_kv) each (cached decoding).
+// Keys and values of earlier positions, (N, heads, L_past, d_kv) each (cached decoding). A decoder
+// block's cache also keeps its cross-attentions' projections of the memory, (N, heads, L_e, d_kv)
+// (and of HRG-SSA's extra memory): constant over the steps of a generation, computed once, as
+// Hugging Face caches them.
 struct KeyValueCache {
   torch::Tensor key, value;
+  torch::Tensor cross_key, cross_value;  // decoder blocks; undefined until computed
+  torch::Tensor extra_key, extra_value;  // blocks with the extra cross-attention
 };
 
 struct AttentionOutput {
@@ -54,7 +59,9 @@ class AttentionImpl : public torch::nn::Cloneable<AttentionImpl> {
   // self-attention; mask additive, broadcastable to (N, heads, L_q, L_k) (0 = attend, large
   // negative = not), undefined = none; position_bias from an earlier layer (undefined: computed
   // here if this layer has the table, zeros otherwise); past: cached keys/values of self-
-  // attention decoding (then x holds only the new positions, which start at past length).
+  // attention decoding (then x holds only the new positions, which start at past length); for
+  // cross-attention, past = the memory's keys/values from an earlier step (key_value_states then only
+  // says this is cross-attention; its projections are not recomputed).
   AttentionOutput forward(const torch::Tensor& x, const torch::Tensor& key_value_states = {},
                           const torch::Tensor& mask = {}, const torch::Tensor& position_bias = {},
                           const std::optional<KeyValueCache>& past = std::nullopt);

@@ -65,14 +65,28 @@ BlockOutput BlockImpl::forward(const BlockInput& in) {
   out.self_bias = s.position_bias;
   out.cache = s.cache;
   torch::Tensor x = s.output;
+  // Cross-attentions reuse the memory's keys/values a cached step brings along.
+  auto memory_past = [&](const torch::Tensor& key, const torch::Tensor& value) -> std::optional<KeyValueCache> {
+    if (!in.past || !key.defined()) return std::nullopt;
+    return KeyValueCache{key, value, {}, {}, {}, {}};
+  };
   if (options.is_decoder) {
-    AttentionOutput c = cross_attention->forward(x, in.memory, in.cross_mask, in.cross_bias, std::nullopt);
+    AttentionOutput c = cross_attention->forward(x, in.memory, in.cross_mask, in.cross_bias,
+                                                 memory_past(in.past ? in.past->cross_key : torch::Tensor(),
+                                                             in.past ? in.past->cross_value : torch::Tensor()));
     out.cross_bias = c.position_bias;
+    out.cache.cross_key = c.cache.key;
+    out.cache.cross_value = c.cache.value;
     x = c.output;
   }
   if (extra_cross_attention && in.extra_memory.defined()) {
     // No position bias: undefined -> zeros + the extra mask inside Attention.
-    x = extra_cross_attention->forward(x, in.extra_memory, in.extra_mask, {}, std::nullopt).output;
+    AttentionOutput e = extra_cross_attention->forward(
+        x, in.extra_memory, in.extra_mask, {},
+        memory_past(in.past ? in.past->extra_key : torch::Tensor(), in.past ? in.past->extra_value : torch::Tensor()));
+    out.cache.extra_key = e.cache.key;
+    out.cache.extra_value = e.cache.value;
+    x = e.output;
   }
   out.x = feed_forward->forward(x);
   return out;

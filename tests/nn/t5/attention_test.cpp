@@ -89,7 +89,15 @@ TEST(T5Attention, CrossAttentionHasNoPositionBias) {
   const AttentionOutput out = a->forward(x, memory);
   EXPECT_EQ(out.output.sizes(), (std::vector<int64_t>{1, 3, 6}));
   EXPECT_TRUE(torch::equal(out.position_bias, torch::zeros({1, 2, 3, 4}, torch::kDouble)));
-  EXPECT_THROW(a->forward(x, memory, {}, {}, KeyValueCache{}), Error);
+  // The memory's projections come back as the cache; handed in again (a later decoding step) they
+  // are used instead of recomputing them: same output. An empty cache means "compute them".
+  EXPECT_EQ(out.cache.key.sizes(), (std::vector<int64_t>{1, 2, 4, 3}));
+  const AttentionOutput reused = a->forward(x, memory, {}, {}, out.cache);
+  EXPECT_TRUE(torch::equal(reused.output, out.output));
+  EXPECT_TRUE(torch::equal(a->forward(x, memory, {}, {}, KeyValueCache{}).output, out.output));
+  // A cache that does not belong to this memory is used as given (the caller's contract): different output.
+  const AttentionOutput other = a->forward(x, torch::randn({1, 4, 6}, torch::kDouble));
+  EXPECT_FALSE(torch::equal(a->forward(x, memory, {}, {}, other.cache).output, out.output));
   EXPECT_THROW(a->forward(torch::zeros({1, 3, 5}, torch::kDouble)), Error);
 }
 
