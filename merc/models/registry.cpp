@@ -130,8 +130,9 @@ const std::vector<ModelEntry>& model_registry() {
           [] {
             ModelEntry e = model_row<HrgSsaModel, HrgSsaConfig>(
               "hrg_ssa",
-              "HRG-SSA, classification variant: hybrid relational window graphs + implicit connections + GATs over "
-              "modality node encoders, with sentiment-laden semantic alignment (InfoNCE) losses (jicoder-nwpu/HRG-SSA)",
+              "HRG-SSA: hybrid relational window graphs + implicit connections + GATs over modality node encoders, "
+              "sentiment-laden semantic alignment (InfoNCE) losses; classification variant by default, text_encoder: "
+              "t5 + head: generate = the published generative T5 variant (jicoder-nwpu/HRG-SSA)",
               [](HrgSsaConfig& c) {
                 c.window = 2;
                 c.gat_layers = 2;
