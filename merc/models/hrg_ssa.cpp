@@ -180,9 +180,7 @@ torch::Tensor HrgSsaModel::emotion_nodes(const data::DialogueBatch& batch, const
   }
   const torch::Tensor previous = nn::gather_windows(gold + speaker, w.windows);
   const torch::Tensor current = nn::gather_windows(undetermined + speaker, w.windows);
-  const torch::Tensor slot = torch::arange(w.windows.slots(), w.windows.size.options()).unsqueeze(0);
-  const torch::Tensor is_current = (slot == (w.windows.size - 1).unsqueeze(1)).unsqueeze(2);
-  return torch::where(is_current, current, previous);
+  return torch::where(nn::current_slot_mask(w.windows).unsqueeze(2), current, previous);
 }
 
 ModelOutput HrgSsaModel::forward(const data::DialogueBatch& input, const ForwardContext&) {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <numeric>
 #include <set>
 
 #include "merc/core/error.h"
@@ -43,17 +44,6 @@ PaddedIds pad_rows(const std::vector<hrg_ssa::TokenIds>& rows, int64_t pad) {
   return out;
 }
 
-// (K, L, d) states -> (K, d) at each row's last real token (mask (K, L) 1/0, real tokens first).
-torch::Tensor last_token(const torch::Tensor& states, const torch::Tensor& mask) {
-  const torch::Tensor last = (mask.sum(1) - 1).clamp_min(0);
-  return states.index({torch::arange(states.size(0), last.options()), last});
-}
-
-// Slots of a window (N, S, 1) bool: true at the target (current) slot.
-torch::Tensor current_slot_mask(const nn::ContextWindows& w) {
-  const torch::Tensor slot = torch::arange(w.slots(), w.size.options()).unsqueeze(0);
-  return (slot == (w.size - 1).unsqueeze(1)).unsqueeze(2);
-}
 
 nn::ContextWindows select_windows(const nn::ContextWindows& w, const torch::Tensor& rows) {
   return nn::ContextWindows{w.node.index_select(0, rows), w.mask.index_select(0, rows), w.size.index_select(0, rows)};
@@ -168,19 +158,21 @@ int HrgSsaGenerativeModel::stage_for_epoch(int64_t epoch, int64_t num_epochs) co
   return epoch < frozen ? 0 : 1;
 }
 
+namespace hrg_gen_detail {
+// The implicit-connection detectors never train (their output is discrete edges: no gradient path).
+bool is_detector(const std::string& name) { return name.find("edge_relation") != std::string::npos; }
+}  // namespace hrg_gen_detail
+
 void HrgSsaGenerativeModel::set_stage(int stage) {
-  for (auto& p : named_parameters()) {
-    if (p.key().find("edge_relation") != std::string::npos) continue;  // the detectors never train (no gradient path)
-    p.value().set_requires_grad(stage == 1 || trained_while_frozen(p.key()));
-  }
+  for (auto& p : named_parameters())
+    if (!hrg_gen_detail::is_detector(p.key())) p.value().set_requires_grad(stage == 1 || trained_while_frozen(p.key()));
 }
 
 std::vector<ParamGroup> HrgSsaGenerativeModel::parameter_groups(int stage) {
   ParamGroup group{stage == 0 ? "new_parts" : "all", {}, stage == 0 ? 1.0 : config_.full_lr_scale};
-  for (auto& p : named_parameters()) {
-    if (p.key().find("edge_relation") != std::string::npos) continue;
-    if (stage == 1 || trained_while_frozen(p.key())) group.params.push_back(p.value());
-  }
+  for (auto& p : named_parameters())
+    if (!hrg_gen_detail::is_detector(p.key()) && (stage == 1 || trained_while_frozen(p.key())))
+      group.params.push_back(p.value());
   return {group};
 }
 
@@ -191,19 +183,21 @@ HrgSsaGenerativeModel::Prepared HrgSsaGenerativeModel::prepare(const data::Dialo
   p.batch_size = batch.utterance_mask.size(0);
   p.max_length = batch.utterance_mask.size(1);
   p.positions = nn::node_positions(batch.lengths, p.max_length);
-  const torch::Tensor labels = batch.label.to(torch::kCPU);
-  const torch::Tensor text_mask = batch.modality_mask.select(2, kT).to(torch::kCPU);
+  const torch::Tensor label_cpu = batch.label.to(torch::kCPU), lengths_cpu = batch.lengths.to(torch::kCPU);
+  const torch::Tensor text_cpu = batch.modality_mask.select(2, kT).to(torch::kCPU).contiguous();
+  const auto labels = label_cpu.accessor<int64_t, 2>();
+  const auto lengths = lengths_cpu.accessor<int64_t, 1>();
+  const auto text_mask = text_cpu.accessor<bool, 2>();
   const hrg_ssa::Encode encode = [this](const std::string& text) { return tokenizer_->encode(text, true); };
   p.dialogues.resize(static_cast<size_t>(p.batch_size));
   for (int64_t b = 0; b < p.batch_size; ++b) {
-    const int64_t len = batch.lengths[b].item<int64_t>();
-    for (int64_t t = 0; t < len; ++t) {
-      const int64_t label = labels[b][t].item<int64_t>();
+    for (int64_t t = 0; t < lengths[b]; ++t) {
+      const int64_t label = labels[b][t];
       const bool known = gold_labels && label >= 0;
       hrg_ssa::TurnText turn;
       turn.speaker = batch.speaker_name.at(static_cast<size_t>(b)).at(static_cast<size_t>(t));
       // A transcript the missing-modality protocol dropped is not read.
-      if (text_mask[b][t].item<bool>())
+      if (text_mask[b][t])
         turn.transcript = batch.transcript.at(static_cast<size_t>(b)).at(static_cast<size_t>(t));
       turn.emotion = known ? words_.emotion[static_cast<size_t>(label)] : hrg_ssa::kUndetermined;
       turn.sentiment = known ? words_.sentiment[static_cast<size_t>(label)] : hrg_ssa::kUndetermined;
@@ -218,7 +212,7 @@ HrgSsaGenerativeModel::Prepared HrgSsaGenerativeModel::prepare(const data::Dialo
   p.windows = nn::context_windows(batch.lengths, config_.window);
   const torch::Tensor speaker = batch.speaker.reshape({-1}).index_select(0, p.positions);
   p.adjacency = nn::hybrid_relational_graph(p.windows, speaker).adjacency;
-  p.is_current = current_slot_mask(p.windows);
+  p.is_current = nn::current_slot_mask(p.windows).unsqueeze(2);
   if (dims_.use[kA]) p.audio = nn::to_nodes(masked_modality(batch, data::Modality::kAudio), p.positions);
   if (dims_.use[kV]) p.video = nn::to_nodes(masked_modality(batch, data::Modality::kVisual), p.positions);
   return p;
@@ -242,7 +236,7 @@ torch::Tensor HrgSsaGenerativeModel::encode_last(const std::vector<hrg_ssa::Toke
   using namespace hrg_gen_detail;
   const PaddedIds x = pad_rows(rows, tokenizer_->pad_id());
   const torch::Tensor mask = x.mask.to(device);
-  return last_token(t5_->encode(nn::t5::EncodeInput{x.ids.to(device), {}, mask}), mask);
+  return hrg_last_token(t5_->encode(nn::t5::EncodeInput{x.ids.to(device), {}, mask}), mask);
 }
 
 HrgGraphInput HrgSsaGenerativeModel::window_input(const HrgNodeFeatures& current, const HrgNodeFeatures& previous,
@@ -326,20 +320,14 @@ ModelOutput HrgSsaGenerativeModel::forward_train(const Prepared& p) {
   using namespace hrg_gen_detail;
   const torch::Device device = t5_->shared->weight.device();
   const auto u_count = static_cast<int64_t>(p.node_label.size());
-  const torch::Tensor all = torch::arange(u_count, torch::kLong);
-  std::vector<hrg_ssa::TokenIds> current, previous, forecast_current, forecast_previous, histories, labels;
+  std::vector<hrg_ssa::TokenIds> forecast_current, forecast_previous, labels;
   int64_t labelled = 0;
   std::vector<int64_t> emotion_position;
   const int64_t bos_emotion = tokenizer_->token_to_id(hrg_ssa::kBosEmotion);
   for (int64_t u = 0; u < u_count; ++u) {
     const hrg_ssa::UtteranceTokens& t = p.tokens(u);
-    current.push_back(t.item_current);
-    previous.push_back(t.item_previous);
     forecast_current.push_back(t.forecast_current);
     forecast_previous.push_back(t.forecast_previous);
-    histories.push_back(
-        hrg_ssa::history_input(p.dialogues[static_cast<size_t>(p.node_dialogue[static_cast<size_t>(u)])],
-                               p.node_turn[static_cast<size_t>(u)], sample_options_));
     const bool known = p.node_label[static_cast<size_t>(u)] >= 0;
     labelled += known;
     labels.push_back(known ? t.label_sentence : hrg_ssa::TokenIds{kIgnore});
@@ -347,16 +335,15 @@ ModelOutput HrgSsaGenerativeModel::forward_train(const Prepared& p) {
     emotion_position.push_back(known && at != t.label_sentence.end() ? (at - t.label_sentence.begin()) + 1 + class_offset_
                                                                       : 0);
   }
-  const HrgNodeFeatures fc = encode_items(current, all, p);
-  const HrgNodeFeatures fp = config_.label_history == "none" ? fc : encode_items(previous, all, p);
-  HrgGraphInput gi = window_input(fc, fp, p, all);
+  AllTurns all = all_turns(p);
+  HrgGraphInput& gi = all.graph;
   const torch::Tensor ec = encode_last(forecast_current, device), ep = encode_last(forecast_previous, device);
   gi.emotion = torch::where(p.is_current, nn::gather_windows(ec, p.windows), nn::gather_windows(ep, p.windows));
   gi.losses = true;
   const HrgGraphOutput g = graphs_(gi);
   const Fused fused = fuse(g, gi.mask);
 
-  const PaddedIds h = pad_rows(histories, tokenizer_->pad_id());
+  const PaddedIds h = pad_rows(all.histories, tokenizer_->pad_id());
   nn::t5::Seq2SeqInput si;
   si.encoder = nn::t5::EncodeInput{h.ids.to(device), {}, h.mask.to(device)};
   // Labels padded with the ignore index, or with the pad id as the release does (then they count).
@@ -378,27 +365,35 @@ ModelOutput HrgSsaGenerativeModel::forward_train(const Prepared& p) {
   return out;
 }
 
-ModelOutput HrgSsaGenerativeModel::forward_generate(const Prepared& p) {
+HrgSsaGenerativeModel::AllTurns HrgSsaGenerativeModel::all_turns(const Prepared& p) {
   const auto u_count = static_cast<int64_t>(p.node_label.size());
   const torch::Tensor all = torch::arange(u_count, torch::kLong);
-  std::vector<hrg_ssa::TokenIds> current, previous, histories;
-  std::vector<int64_t> nodes;
+  std::vector<hrg_ssa::TokenIds> current, previous;
+  AllTurns out;
   for (int64_t u = 0; u < u_count; ++u) {
     current.push_back(p.tokens(u).item_current);
     previous.push_back(p.tokens(u).item_previous);
-    histories.push_back(
+    out.histories.push_back(
         hrg_ssa::history_input(p.dialogues[static_cast<size_t>(p.node_dialogue[static_cast<size_t>(u)])],
                                p.node_turn[static_cast<size_t>(u)], sample_options_));
-    nodes.push_back(u);
   }
   const HrgNodeFeatures fc = encode_items(current, all, p);
+  // Without label sentences an item reads the same in both roles: encode it once.
   const HrgNodeFeatures fp = config_.label_history == "none" ? fc : encode_items(previous, all, p);
-  HrgGraphInput gi = window_input(fc, fp, p, all);
-  gi.losses = false;
-  const HrgGraphOutput g = graphs_(gi);
+  out.graph = window_input(fc, fp, p, all);
+  return out;
+}
+
+ModelOutput HrgSsaGenerativeModel::forward_generate(const Prepared& p) {
+  AllTurns all = all_turns(p);
+  all.graph.losses = false;
+  const HrgGraphOutput g = graphs_(all.graph);
   ModelOutput out = empty_output(p);
+  const auto u_count = static_cast<int64_t>(p.node_label.size());
   last_generated_.assign(static_cast<size_t>(u_count), "");
-  generate_rows(histories, fuse(g, gi.mask), nodes, p, out);
+  std::vector<int64_t> nodes(static_cast<size_t>(u_count));
+  std::iota(nodes.begin(), nodes.end(), int64_t{0});
+  generate_rows(all.histories, fuse(g, all.graph.mask), nodes, p, out);
   return out;
 }
 

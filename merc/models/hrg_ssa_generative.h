@@ -90,6 +90,13 @@ class HrgSsaGenerativeModel : public Model {
   // row and records predictions into `out` at the rows' nodes.
   std::vector<hrg_ssa::TokenIds> generate_rows(const std::vector<hrg_ssa::TokenIds>& histories, const Fused& fused,
                                                const std::vector<int64_t>& nodes, const Prepared& p, ModelOutput& out);
+  // Every node's items in both roles through the T5 encoder and the node encoders, gathered into
+  // the windows (graph input without emotion nodes), and every node's history input.
+  struct AllTurns {
+    HrgGraphInput graph;
+    std::vector<hrg_ssa::TokenIds> histories;
+  };
+  AllTurns all_turns(const Prepared& p);
   ModelOutput forward_train(const Prepared& p);
   ModelOutput forward_generate(const Prepared& p);
   ModelOutput forward_generate_turns(const Prepared& p);

@@ -33,14 +33,14 @@ torch::nn::Linear mapping(int64_t in, int64_t d_model) {
   return m;
 }
 
-// (U, L, D) states -> (U, D) at each row's last real token.
-torch::Tensor last_token(const torch::Tensor& states, const torch::Tensor& mask) {
+}  // namespace hrg_node_detail
+
+torch::Tensor hrg_last_token(const torch::Tensor& states, const torch::Tensor& mask) {
   const int64_t U = states.size(0), L = states.size(1);
   const torch::Tensor last = mask.defined() ? mask.to(torch::kInt64).sum(1) - 1
                                             : torch::full({U}, L - 1, states.options().dtype(torch::kInt64));
   return states.gather(1, last.clamp_min(0).view({U, 1, 1}).expand({U, 1, states.size(2)})).squeeze(1);
 }
-}  // namespace hrg_node_detail
 
 HrgNodeEncodersImpl::HrgNodeEncodersImpl(const HrgNodeEncoderOptions& o) : options(o) { reset(); }
 
@@ -99,7 +99,7 @@ HrgNodeFeatures HrgNodeEncodersImpl::forward(const HrgNodeInput& in) {
       s.memory = torch::cat(mapped, 1);
       states = text_encoder->forward(s).states;
     }
-    out[kText] = last_token(states, in.text_mask);
+    out[kText] = hrg_last_token(states, in.text_mask);
   }
   return out;
 }

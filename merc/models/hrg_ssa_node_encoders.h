@@ -54,6 +54,10 @@ struct HrgNodeInput {
 // Node features per modality, (U, d_model); undefined for an unused modality (index = data::Modality).
 using HrgNodeFeatures = std::array<torch::Tensor, data::kNumModalities>;
 
+// (U, L, D) states -> (U, D) at each row's last real token; mask (U, L) 1/0 or bool with the real
+// tokens first (undefined = all real). The text node, and the generative variant's emotion-forecast nodes.
+torch::Tensor hrg_last_token(const torch::Tensor& states, const torch::Tensor& mask);
+
 class HrgNodeEncodersImpl : public torch::nn::Cloneable<HrgNodeEncodersImpl> {
  public:
   explicit HrgNodeEncodersImpl(const HrgNodeEncoderOptions& options);

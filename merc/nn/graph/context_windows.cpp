@@ -31,6 +31,11 @@ torch::Tensor gather_windows(const torch::Tensor& nodes, const ContextWindows& w
   return rows * windows.mask.unsqueeze(-1).to(nodes.scalar_type());
 }
 
+torch::Tensor current_slot_mask(const ContextWindows& windows) {
+  const torch::Tensor slot = torch::arange(windows.slots(), windows.size.options()).unsqueeze(0);
+  return slot == (windows.size - 1).unsqueeze(1);
+}
+
 torch::Tensor current_slot(const torch::Tensor& slots, const ContextWindows& windows) {
   MERC_CHECK(slots.dim() == 3 && slots.size(0) == windows.num_windows() && slots.size(1) == windows.slots(),
              "current_slot: slots must be ({}, {}, D), got {}", windows.num_windows(), windows.slots(), slots.sizes());

@@ -31,6 +31,9 @@ ContextWindows context_windows(const torch::Tensor& lengths, int64_t window);
 // (num_nodes, D) node rows -> (N, S, D) window slots, zeros where the slot is empty.
 torch::Tensor gather_windows(const torch::Tensor& nodes, const ContextWindows& windows);
 
+// (N, S) bool: true at each window's current node (slot size - 1).
+torch::Tensor current_slot_mask(const ContextWindows& windows);
+
 // (N, S, D) -> (N, D): each window's current node (slot size - 1).
 torch::Tensor current_slot(const torch::Tensor& slots, const ContextWindows& windows);
 
